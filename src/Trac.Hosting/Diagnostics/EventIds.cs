@@ -1,0 +1,27 @@
+namespace Trac.Hosting.Diagnostics;
+
+/// <summary>
+/// The event ids of every log message Trac.Hosting writes, in one place so they stay stable and unique.
+/// Ranges: 1xx pipeline, 2xx environment resolution.
+/// </summary>
+internal static class EventIds
+{
+    public const int RoutingBeforeTrac = 100;
+
+    public const int EnvironmentNotFound = 200;
+    public const int EnvironmentOpenFailed = 201;
+    public const int EnvironmentReloaded = 202;
+    public const int ReloadFailedKeepingLastGood = 203;
+    public const int EnvironmentUnavailable = 204;
+    public const int ListingRefreshed = 205;
+    public const int ListingFailedKeepingLastGood = 206;
+    public const int EnvironmentConflict = 207;
+    public const int EnvironmentPathMissing = 208;
+    public const int EnvironmentNameSkipped = 209;
+    public const int TracIgnoreUnreadable = 210;
+    public const int WatchFailed = 211;
+    public const int FallingBackToPolling = 212;
+    public const int IndexTemplateReloaded = 213;
+    public const int IndexTemplateUnreadable = 214;
+    public const int EnvironmentSelectionMissing = 215;
+}

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Trac.Hosting.Diagnostics;
+
+namespace Trac.Hosting.Environments;
+
+/// <summary>
+/// Every environment one resolution stage can serve, cached: the listing of the multi-project modes (kept as an
+/// immutable snapshot, rebuilt when the parent directory changes), the single environment, and environments
+/// chosen per request. Lookups of a known name do no file-system work.
+/// </summary>
+internal sealed class EnvironmentCatalog : IDisposable
+{
+    private readonly EnvironmentSettings _settings;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly FileWatchers _watchers;
+    private readonly ConcurrentDictionary<string, EnvironmentSlot> _slotsByPath = new(StringComparer.Ordinal);
+    private readonly object _listingGate = new();
+    private volatile Listing _listing = Listing.Empty;
+    private CancellationTokenSource _listingChanged = new();
+    private IDisposable? _listingWatch;
+
+    public EnvironmentCatalog(EnvironmentSettings settings, TimeProvider timeProvider, ILogger logger)
+    {
+        _settings = settings;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _watchers = new FileWatchers(settings.UsePollingFileWatcher, logger);
+
+        if (settings.SinglePath is { } single)
+        {
+            Single = GetByPath(single);
+        }
+
+        if (settings.IsMultiProject)
+        {
+            if (settings.ParentDirectory is { } parent)
+            {
+                // Registered before the first listing, so no change between the two is missed.
+                _listingWatch = ChangeToken.OnChange(
+                    () => new CompositeChangeToken([_watchers.Watch(parent, "*"), _watchers.Watch(parent, "*/VERSION")]),
+                    RefreshListing);
+            }
+
+            _listing = BuildListing(logSkipped: true);
+        }
+    }
+
+    /// <summary>Gets the single environment, or <see langword="null"/> in the multi-project modes.</summary>
+    public EnvironmentSlot? Single { get; }
+
+    public EnvironmentSettings Settings => _settings;
+
+    /// <summary>Gets the file watchers of this catalog, shared with the project index.</summary>
+    public FileWatchers Watchers => _watchers;
+
+    /// <summary>Gets the listed environments in directory order (the index sorts them itself).</summary>
+    public IReadOnlyList<EnvironmentSlot> Environments => _listing.InOrder;
+
+    public bool TryFind(ReadOnlySpan<char> name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EnvironmentSlot? slot) =>
+        _listing.TryFind(name, out slot);
+
+    /// <summary>Returns the slot of the environment at a full, normalized path, creating it on first use.</summary>
+    public EnvironmentSlot GetByPath(string fullPath) =>
+        _slotsByPath.GetOrAdd(fullPath, CreateSlot);
+
+    /// <summary>Returns a token that fires when the listing is rebuilt.</summary>
+    public IChangeToken GetListingChangeToken()
+    {
+        lock (_listingGate)
+        {
+            return new CancellationChangeToken(_listingChanged.Token);
+        }
+    }
+
+    public void Dispose()
+    {
+        _listingWatch?.Dispose();
+        _watchers.Dispose();
+        foreach (var slot in _slotsByPath.Values)
+        {
+            slot.Dispose();
+        }
+    }
+
+    private EnvironmentSlot CreateSlot(string path)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        Uri? baseUrl = _settings.BaseUrl;
+        if (baseUrl is not null && _settings.IsMultiProject)
+        {
+            baseUrl = new Uri(baseUrl.AbsoluteUri.TrimEnd('/') + "/" + Uri.EscapeDataString(name));
+        }
+
+        return new EnvironmentSlot(name, path, baseUrl, WatchEnvironment, _timeProvider, _logger);
+    }
+
+    private CompositeChangeToken WatchEnvironment(EnvironmentSlot slot)
+    {
+        // Environments directly under the parent share the parent's watcher: one watcher for thousands of projects.
+        var parent = _settings.ParentDirectory;
+        if (parent is not null && !slot.Name.Contains('*', StringComparison.Ordinal) &&
+            string.Equals(System.IO.Path.GetDirectoryName(slot.Path), parent, StringComparison.Ordinal))
+        {
+            return new CompositeChangeToken(
+            [
+                _watchers.Watch(parent, slot.Name + "/conf/trac.ini"),
+                _watchers.Watch(parent, slot.Name + "/VERSION"),
+            ]);
+        }
+
+        return new CompositeChangeToken([_watchers.Watch(slot.Path, "conf/trac.ini"), _watchers.Watch(slot.Path, "VERSION")]);
+    }
+
+    private void RefreshListing()
+    {
+        Listing listing;
+        try
+        {
+            listing = BuildListing(logSkipped: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.ListingFailedKeepingLastGood(_logger, _settings.ParentDirectory ?? string.Empty, e.Message);
+            return;
+        }
+
+        CancellationTokenSource changed;
+        lock (_listingGate)
+        {
+            var previous = _listing;
+            _listing = listing;
+            foreach (var removed in previous.InOrder.Where(slot => !listing.Contains(slot)))
+            {
+                // Keep the single environment's slot; everything else unlisted is forgotten (and reopened if it returns).
+                if (removed != Single && _slotsByPath.TryRemove(new KeyValuePair<string, EnvironmentSlot>(removed.Path, removed)))
+                {
+                    removed.Dispose();
+                }
+            }
+
+            changed = _listingChanged;
+            _listingChanged = new CancellationTokenSource();
+        }
+
+        Log.ListingRefreshed(_logger, listing.InOrder.Length);
+        changed.Cancel();
+    }
+
+    private Listing BuildListing(bool logSkipped)
+    {
+        var byName = new Dictionary<string, EnvironmentSlot>(StringComparer.Ordinal);
+        var inOrder = new List<EnvironmentSlot>();
+
+        void Add(string path)
+        {
+            var name = System.IO.Path.GetFileName(path);
+            if (!EnvironmentNames.IsValid(name, _settings.NamePattern))
+            {
+                Log.EnvironmentNameSkipped(_logger, path);
+                return;
+            }
+
+            if (byName.TryGetValue(name, out var existing))
+            {
+                if (logSkipped)
+                {
+                    Log.EnvironmentConflict(_logger, path, existing.Path);
+                }
+
+                return;
+            }
+
+            var slot = GetByPath(path);
+            byName.Add(name, slot);
+            inOrder.Add(slot);
+        }
+
+        foreach (var path in _settings.Paths)
+        {
+            if (Directory.Exists(path))
+            {
+                Add(path);
+            }
+            else if (logSkipped)
+            {
+                Log.EnvironmentPathMissing(_logger, path);
+            }
+        }
+
+        if (_settings.ParentDirectory is { } parent)
+        {
+            var ignore = ReadTracIgnore(parent);
+            foreach (var directory in Directory.EnumerateDirectories(parent).Order(StringComparer.Ordinal))
+            {
+                if (!ignore.IsIgnored(System.IO.Path.GetFileName(directory)))
+                {
+                    Add(directory);
+                }
+            }
+        }
+
+        return new Listing(byName, [.. inOrder]);
+    }
+
+    private TracIgnore ReadTracIgnore(string parent)
+    {
+        var file = System.IO.Path.Combine(parent, TracIgnore.FileName);
+        try
+        {
+            return TracIgnore.Parse(File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return TracIgnore.Default;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Trac treats an unreadable .tracignore as a missing one.
+            Log.TracIgnoreUnreadable(_logger, file, e.Message);
+            return TracIgnore.Default;
+        }
+    }
+
+    /// <summary>An immutable snapshot of the multi-project listing.</summary>
+    private sealed class Listing
+    {
+        private readonly Dictionary<string, EnvironmentSlot> _byName;
+#if NET9_0_OR_GREATER
+        private readonly Dictionary<string, EnvironmentSlot>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+#endif
+
+        public Listing(Dictionary<string, EnvironmentSlot> byName, EnvironmentSlot[] inOrder)
+        {
+            _byName = byName;
+            InOrder = inOrder;
+#if NET9_0_OR_GREATER
+            _bySpan = byName.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
+        }
+
+        public static Listing Empty { get; } = new(new Dictionary<string, EnvironmentSlot>(StringComparer.Ordinal), []);
+
+        public EnvironmentSlot[] InOrder { get; }
+
+        public bool Contains(EnvironmentSlot slot) => _byName.TryGetValue(slot.Name, out var found) && found == slot;
+
+        public bool TryFind(ReadOnlySpan<char> name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EnvironmentSlot? slot)
+        {
+#if NET9_0_OR_GREATER
+            return _bySpan.TryGetValue(name, out slot);
+#else
+            return _byName.TryGetValue(name.ToString(), out slot);
+#endif
+        }
+    }
+}

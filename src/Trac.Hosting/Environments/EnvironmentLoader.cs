@@ -1,0 +1,59 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+
+namespace Trac.Hosting.Environments;
+
+/// <summary>
+/// Opens an environment directory the way Trac's <c>open_environment</c> does: checks <c>VERSION</c>, then reads
+/// and parses <c>conf/trac.ini</c>, with Trac's error messages.
+/// </summary>
+internal static class EnvironmentLoader
+{
+    public static EnvironmentState Load(string name, string path, Uri? baseUrl, TimeProvider timeProvider)
+    {
+        string firstLine;
+        try
+        {
+            using var reader = new StreamReader(System.IO.Path.Combine(path, "VERSION"), Encoding.UTF8);
+            firstLine = (reader.ReadLine() ?? string.Empty).TrimEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return EnvironmentState.Failed($"No Trac environment found at {path}", e.Message);
+        }
+
+        if (!string.Equals(firstLine, TracEnvironment.VersionString, StringComparison.Ordinal))
+        {
+            return EnvironmentState.Failed($"Unknown Trac environment type '{firstLine}'");
+        }
+
+        var iniPath = System.IO.Path.Combine(path, "conf", "trac.ini");
+        byte[] ini;
+        try
+        {
+            ini = File.ReadAllBytes(iniPath);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return EnvironmentState.Failed($"The configuration file is not found at {iniPath}", e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return EnvironmentState.Failed($"The configuration file {iniPath} cannot be read", e.Message);
+        }
+
+        IConfiguration configuration;
+        try
+        {
+            // Parsed from the bytes just read, so the snapshot is exactly one version of the file.
+            using var stream = new MemoryStream(ini, writable: false);
+            configuration = new ConfigurationBuilder().AddIniStream(stream).Build();
+        }
+        catch (FormatException e)
+        {
+            return EnvironmentState.Failed($"The configuration file {iniPath} is not valid INI", e.Message);
+        }
+
+        return EnvironmentState.Opened(new TracEnvironment(name, path, configuration, timeProvider.GetUtcNow(), baseUrl));
+    }
+}

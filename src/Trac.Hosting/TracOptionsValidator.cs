@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Options;
+using Trac.Hosting.Environments;
+
+namespace Trac.Hosting;
+
+/// <summary>Validates <see cref="TracOptions"/> at start-up, with messages that name the key to fix.</summary>
+internal sealed class TracOptionsValidator : IValidateOptions<TracOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TracOptions options)
+    {
+        var errors = EnvironmentSettings.Validate(options.Environment);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

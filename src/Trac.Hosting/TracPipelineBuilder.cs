@@ -1,0 +1,165 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Trac.Hosting.Environments;
+
+namespace Trac.Hosting;
+
+/// <summary>
+/// Builds a Trac pipeline: the hosting stages, in their fixed order, in front of the host application's
+/// dispatch delegate. Obtained from <c>app.UseTrac(trac =&gt; ...)</c>.
+/// </summary>
+/// <remarks>
+/// Stages run in the order ResolveEnvironment, NormalizeRemoteUser, UsePluginCache, RecycleWorkers, Dispatch;
+/// each may appear once, and one that needs an earlier stage says so when it is added. Nothing is added to the
+/// application's pipeline until the whole Trac pipeline has been described without error.
+/// </remarks>
+public sealed class TracPipelineBuilder
+{
+    private static readonly TracStage[] s_order = Enum.GetValues<TracStage>();
+
+    private readonly List<Action<IApplicationBuilder>> _steps = [];
+    private readonly HashSet<TracStage> _stages = [];
+    private readonly TracOptions _options;
+
+    internal TracPipelineBuilder(IApplicationBuilder app)
+    {
+        ApplicationBuilder = app;
+        _options = app.ApplicationServices.GetRequiredService<IOptions<TracOptions>>().Value;
+    }
+
+    /// <summary>Gets the application builder the Trac pipeline is added to.</summary>
+    public IApplicationBuilder ApplicationBuilder { get; }
+
+    /// <summary>Gets a value indicating whether <see cref="Dispatch(RequestDelegate)"/> ended the pipeline.</summary>
+    public bool HasDispatch => _stages.Contains(TracStage.Dispatch);
+
+    /// <summary>
+    /// Adds environment resolution: the request's Trac environment (project) becomes available through
+    /// <c>HttpContext.GetTracEnvironment()</c>, unknown projects get <c>404 Environment not found</c>, a request for
+    /// <c>/</c> in the multi-project modes gets the project index.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:Environment</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException">The stage was already added, or added after a later stage or after <c>Dispatch</c>.</exception>
+    public TracPipelineBuilder ResolveEnvironment(Action<EnvironmentOptions>? configure = null)
+    {
+        AddStage(TracStage.ResolveEnvironment, [], app =>
+        {
+            var options = _options.Environment.Clone();
+            configure?.Invoke(options);
+            UseEnvironmentResolution(app, options);
+        });
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the host's own middleware at this point of the Trac pipeline, between stages.
+    /// </summary>
+    /// <param name="middleware">The middleware.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="middleware"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">Called after <c>Dispatch</c>.</exception>
+    public TracPipelineBuilder Use(Func<RequestDelegate, RequestDelegate> middleware)
+    {
+        ArgumentNullException.ThrowIfNull(middleware);
+        ThrowIfDispatched("Use");
+        _steps.Add(app => app.Use(middleware));
+        return this;
+    }
+
+    /// <summary>
+    /// Ends the Trac pipeline with the host application's dispatch delegate, the equivalent of Trac's
+    /// <c>dispatch_request</c>. Without it, requests continue to the rest of the host's pipeline.
+    /// </summary>
+    /// <param name="dispatch">The host application's request handler.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="dispatch"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException"><c>Dispatch</c> was already called.</exception>
+    public TracPipelineBuilder Dispatch(RequestDelegate dispatch)
+    {
+        ArgumentNullException.ThrowIfNull(dispatch);
+        AddStage(TracStage.Dispatch, [], app => app.Run(dispatch));
+        return this;
+    }
+
+    internal void Build()
+    {
+        foreach (var step in _steps)
+        {
+            step(ApplicationBuilder);
+        }
+    }
+
+    internal void AddStage(TracStage stage, TracStage[] requires, Action<IApplicationBuilder> apply)
+    {
+        var method = stage.ToString();
+        ThrowIfDispatched(method);
+        if (!_stages.Add(stage))
+        {
+            throw new InvalidOperationException($"{method}() was already added to this Trac pipeline; each stage runs once.");
+        }
+
+        var later = _stages.Where(s => s > stage).ToList();
+        if (later.Count > 0)
+        {
+            _stages.Remove(stage);
+            throw new InvalidOperationException(
+                $"{method}() must come before {later.Min()}() in the Trac pipeline. The stages run in the order " +
+                $"{string.Join(", ", s_order.Select(s => s + "()"))}.");
+        }
+
+        foreach (var required in requires.Where(r => !_stages.Contains(r)))
+        {
+            _stages.Remove(stage);
+            throw new InvalidOperationException(
+                $"{method}() needs {required}() earlier in the Trac pipeline: call .{required}() before .{method}().");
+        }
+
+        _steps.Add(apply);
+    }
+
+    private void ThrowIfDispatched(string method)
+    {
+        if (HasDispatch)
+        {
+            throw new InvalidOperationException(
+                $"Dispatch() ends the Trac pipeline, so {method}() cannot follow it: call {method}() before Dispatch().");
+        }
+    }
+
+    private static void UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)
+    {
+        var services = app.ApplicationServices;
+        var contentRoot = services.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
+        var settings = EnvironmentSettings.Create(
+            options, services.GetRequiredService<TracProcessEnvironment>().GetVariable, contentRoot);
+
+        if (settings.ParentDirectory is { } parent && !Directory.Exists(parent))
+        {
+            throw new InvalidOperationException(
+                $"The environment parent directory '{parent}' (Trac:Environment:ParentDirectory or TRAC_ENV_PARENT_DIR) does not exist. " +
+                "Create it or correct the setting.");
+        }
+
+        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.Environments");
+        var owner = services.GetRequiredService<TracMarkerService>();
+        var catalog = new EnvironmentCatalog(settings, services.GetRequiredService<TimeProvider>(), logger);
+        owner.Own(catalog);
+
+        if (catalog.Single?.State.Error is { } error)
+        {
+            throw new InvalidOperationException(
+                $"The Trac environment at '{catalog.Single.Path}' cannot be opened: {error}. " +
+                "Fix the environment, or point Trac:Environment:Path (or TRAC_ENV) at a valid one.");
+        }
+
+        var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, logger);
+        owner.Own(index);
+        app.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
+    }
+}

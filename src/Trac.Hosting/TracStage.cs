@@ -1,0 +1,11 @@
+namespace Trac.Hosting;
+
+/// <summary>The stages of a Trac pipeline, in the only order they may appear.</summary>
+internal enum TracStage
+{
+    ResolveEnvironment,
+    NormalizeRemoteUser,
+    UsePluginCache,
+    RecycleWorkers,
+    Dispatch,
+}
