@@ -1,0 +1,198 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
+
+namespace Trac.Hosting.Tests;
+
+public sealed class TracServiceCollectionExtensionsTests : IDisposable
+{
+    private readonly TracTestDirectory _projects = new();
+
+    public void Dispose() => _projects.Dispose();
+
+    [Fact]
+    public void AddTrac_BindsTheTracSection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Trac:Environment:ParentDirectory"] = "/srv/trac",
+            ["Trac:Environment:Paths:0"] = "/srv/a",
+            ["Trac:Environment:Paths:1"] = "/srv/b",
+            ["Trac:Environment:IndexTemplate"] = "index.html",
+            ["Trac:Environment:BaseUrl"] = "https://example.org/trac",
+            ["Trac:Environment:NamePattern"] = "[a-z_]+",
+            ["Trac:Environment:UsePollingFileWatcher"] = "true",
+            ["Trac:Environment:Path"] = "/srv/single",
+        }).Build();
+        using var services = new ServiceCollection().AddTrac(configuration.GetSection("Trac")).BuildServiceProvider();
+
+        var options = services.GetRequiredService<IOptions<TracOptions>>().Value.Environment;
+
+        Assert.Equal("/srv/trac", options.ParentDirectory);
+        Assert.Equal(["/srv/a", "/srv/b"], options.Paths);
+        Assert.Equal("index.html", options.IndexTemplate);
+        Assert.Equal("https://example.org/trac", options.BaseUrl);
+        Assert.Equal("[a-z_]+", options.NamePattern);
+        Assert.True(options.UsePollingFileWatcher);
+        Assert.Equal("/srv/single", options.Path);
+    }
+
+    [Fact]
+    public async Task InvalidOptions_FailAtStartUpNamingTheKey()
+    {
+        using var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s.AddTrac(o =>
+                {
+                    o.Environment.ParentDirectory = _projects.Path;
+                    o.Environment.BaseUrl = "not a url";
+                }))
+                .Configure(_ => { }))
+            .Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Trac:Environment:BaseUrl 'not a url'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NothingConfigured_FailsAtStartUpWithTracsMessage()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(null, t => t.ResolveEnvironment()));
+
+        Assert.StartsWith(
+            "The environment options \"TRAC_ENV\" or \"TRAC_ENV_PARENT_DIR\" or the mod_python options \"TracEnv\" or \"TracEnvParentDir\" are missing. " +
+            "Trac requires one of these options to locate the Trac environment(s).",
+            error.Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EmptyProcessVariables_CountAsUnset()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
+            null, t => t.ResolveEnvironment(), processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = "", ["TRAC_ENV_PARENT_DIR"] = "" }));
+
+        Assert.Contains("TRAC_ENV", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProcessVariables_AreTheFallback()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        using var host = await TestHosts.StartAsync(
+            null, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
+            processVariables: new Dictionary<string, string?> { ["TRAC_ENV_PARENT_DIR"] = _projects.Path });
+
+        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+    }
+
+    [Fact]
+    public async Task TracEnvProcessVariable_SelectsSingleEnvironment()
+    {
+        var path = _projects.CreateEnvironment("solo", e => e.WithProject("Solo"));
+        using var host = await TestHosts.StartAsync(
+            null, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
+            processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = path, ["TRAC_BASE_URL"] = "https://example.org/solo" });
+
+        Assert.Equal("env=solo;project=Solo;base=/solo;path=/wiki", (await host.GetAsync("/solo/wiki")).Body);
+    }
+
+    [Fact]
+    public async Task Configuration_WinsOverProcessVariablesAsAWhole()
+    {
+        var single = _projects.CreateEnvironment("solo", e => e.WithProject("Solo"));
+        using var parent = new TracTestDirectory();
+        parent.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        using var host = await TestHosts.StartAsync(
+            o => o.Environment.ParentDirectory = parent.Path,
+            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
+            processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = single });
+
+        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+    }
+
+    [Fact]
+    public async Task RelativePaths_ResolveAgainstTheContentRoot()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        using var host = new HostBuilder()
+            .UseContentRoot(_projects.Path)
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s.AddTrac(o => o.Environment.Path = "alpha"))
+                .Configure(app => app.UseTrac(t => t.ResolveEnvironment().Dispatch(TestHosts.Echo))))
+            .Build();
+        await host.StartAsync();
+
+        Assert.Equal("env=alpha;project=Alpha;base=;path=/", (await host.GetAsync("/")).Body);
+    }
+
+    [Fact]
+    public async Task InvalidSingleEnvironment_FailsAtStartUp()
+    {
+        var path = _projects.CreateEnvironment("broken", e => e.WithVersion("Trac Environment Version 0"));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
+            o => o.Environment.Path = path, t => t.ResolveEnvironment()));
+
+        Assert.Equal(
+            $"The Trac environment at '{path}' cannot be opened: Unknown Trac environment type 'Trac Environment Version 0'. " +
+            "Fix the environment, or point Trac:Environment:Path (or TRAC_ENV) at a valid one.",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task MissingSingleEnvironment_FailsAtStartUp()
+    {
+        var path = Path.Combine(_projects.Path, "nowhere");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
+            o => o.Environment.Path = path, t => t.ResolveEnvironment()));
+
+        Assert.Contains($"No Trac environment found at {path}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingParentDirectory_FailsAtStartUp()
+    {
+        var path = Path.Combine(_projects.Path, "nowhere");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
+            o => o.Environment.ParentDirectory = path, t => t.ResolveEnvironment()));
+
+        Assert.Equal(
+            $"The environment parent directory '{path}' (Trac:Environment:ParentDirectory or TRAC_ENV_PARENT_DIR) does not exist. Create it or correct the setting.",
+            error.Message);
+    }
+
+    [Fact]
+    public void NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => TracServiceCollectionExtensions.AddTrac(null!));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddTrac((IConfiguration)null!));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddTrac((Action<TracOptions>)null!));
+    }
+
+    [Fact]
+    public void AddTrac_RegistersTheSystemTimeProviderUnlessOneIsThere()
+    {
+        var custom = new CustomTime();
+        using var withCustom = new ServiceCollection().AddSingleton<TimeProvider>(custom).AddTrac().BuildServiceProvider();
+        using var plain = new ServiceCollection().AddTrac().BuildServiceProvider();
+
+        Assert.Same(custom, withCustom.GetRequiredService<TimeProvider>());
+        Assert.Same(TimeProvider.System, plain.GetRequiredService<TimeProvider>());
+    }
+
+    private sealed class CustomTime : TimeProvider
+    {
+    }
+}
