@@ -24,7 +24,8 @@ internal sealed class TracIgnore
         Patterns = patterns;
         if (patterns.Count > 0)
         {
-            var options = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
+            // Singleline: '*' and '?' match any character, as in fnmatch.
+            var options = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Singleline;
             if (OperatingSystem.IsWindows())
             {
                 // fnmatch compares case-insensitively where the file system does.
@@ -87,7 +88,7 @@ internal sealed class TracIgnore
             }
         }
 
-        return result.Append(")$").ToString();
+        return result.Append(@")\z").ToString();
     }
 
     // Index of the ']' closing the class opened at 'start', or -1. As in fnmatch, a ']' right after '[' or '[!'
@@ -110,31 +111,38 @@ internal sealed class TracIgnore
 
     private static string TranslateClass(ReadOnlySpan<char> body)
     {
-        var result = new StringBuilder("[");
-        var start = 0;
-        if (body.Length > 0 && body[0] == '!')
+        var negate = body.Length > 0 && body[0] == '!';
+        var members = new StringBuilder();
+        for (var k = negate ? 1 : 0; k < body.Length; k++)
         {
-            result.Append('^');
-            start = 1;
-        }
+            var low = body[k];
+            if (k + 2 < body.Length && body[k + 1] == '-')
+            {
+                var high = body[k + 2];
+                k += 2;
+                if (low > high)
+                {
+                    // A reversed range is empty, as in Python's fnmatch; it must not break the whole file.
+                    continue;
+                }
 
-        for (var k = start; k < body.Length; k++)
-        {
-            var c = body[k];
-            if (c == '-' && k > start && k < body.Length - 1)
-            {
-                result.Append('-');
-            }
-            else if (c is '\\' or '^' or '[' or ']' or '-')
-            {
-                result.Append('\\').Append(c);
+                AppendMember(members, low).Append('-');
+                AppendMember(members, high);
             }
             else
             {
-                result.Append(c);
+                AppendMember(members, low);
             }
         }
 
-        return result.Append(']').ToString();
+        if (members.Length == 0)
+        {
+            return negate ? "." : @"[^\s\S]";
+        }
+
+        return (negate ? "[^" : "[") + members + "]";
     }
+
+    private static StringBuilder AppendMember(StringBuilder members, char c) =>
+        c is '\\' or '^' or '[' or ']' or '-' ? members.Append('\\').Append(c) : members.Append(c);
 }
