@@ -78,6 +78,8 @@ public sealed class EnvironmentIsolationTests : IDisposable
     [InlineData("/%5c..%5c/")]
     [InlineData("/.hidden/")]
     [InlineData("/%2ehidden/")]
+    [InlineData("/%C3%28/")]
+    [InlineData("/%FF/")]
     public async Task RawAttackPathsOverKestrel_Get404AndNeverReachTheDispatch(string rawPath)
     {
         _projects.CreateEnvironment("alpha");
