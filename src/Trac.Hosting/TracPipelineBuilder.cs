@@ -32,11 +32,9 @@ public sealed class TracPipelineBuilder
         _options = app.ApplicationServices.GetRequiredService<IOptions<TracOptions>>().Value;
     }
 
-    /// <summary>Gets the application builder the Trac pipeline is added to.</summary>
-    public IApplicationBuilder ApplicationBuilder { get; }
+    internal IApplicationBuilder ApplicationBuilder { get; }
 
-    /// <summary>Gets a value indicating whether <see cref="Dispatch(RequestDelegate)"/> ended the pipeline.</summary>
-    public bool HasDispatch => _stages.Contains(TracStage.Dispatch);
+    internal bool HasDispatch => _stages.Contains(TracStage.Dispatch);
 
     /// <summary>
     /// Adds environment resolution: the request's Trac environment (project) becomes available through
@@ -158,7 +156,7 @@ public sealed class TracPipelineBuilder
                 "Fix the environment, or point Trac:Environment:Path (or TRAC_ENV) at a valid one.");
         }
 
-        var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, logger);
+        var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, services.GetRequiredService<TimeProvider>(), settings.ReloadDelay, logger);
         owner.Own(index);
         app.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
     }

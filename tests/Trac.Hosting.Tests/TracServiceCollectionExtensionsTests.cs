@@ -26,6 +26,8 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
             ["Trac:Environment:Paths:1"] = "/srv/b",
             ["Trac:Environment:IndexTemplate"] = "index.html",
             ["Trac:Environment:BaseUrl"] = "https://example.org/trac",
+            ["Trac:Environment:BasePath"] = "/trac",
+            ["Trac:Environment:RescanInterval"] = "00:01:00",
             ["Trac:Environment:NamePattern"] = "[a-z_]+",
             ["Trac:Environment:UsePollingFileWatcher"] = "true",
             ["Trac:Environment:Path"] = "/srv/single",
@@ -38,6 +40,8 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
         Assert.Equal(["/srv/a", "/srv/b"], options.Paths);
         Assert.Equal("index.html", options.IndexTemplate);
         Assert.Equal("https://example.org/trac", options.BaseUrl);
+        Assert.Equal("/trac", options.BasePath);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.RescanInterval);
         Assert.Equal("[a-z_]+", options.NamePattern);
         Assert.True(options.UsePollingFileWatcher);
         Assert.Equal("/srv/single", options.Path);
@@ -102,7 +106,8 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
             null, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
             processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = path, ["TRAC_BASE_URL"] = "https://example.org/solo" });
 
-        Assert.Equal("env=solo;project=Solo;base=/solo;path=/wiki", (await host.GetAsync("/solo/wiki")).Body);
+        Assert.Equal("env=solo;project=Solo;base=;path=/solo/wiki", (await host.GetAsync("/solo/wiki")).Body);
+        Assert.Equal(new Uri("https://example.org/solo"), host.Catalog().Single!.State.Environment!.BaseUrl);
     }
 
     [Fact]

@@ -79,8 +79,8 @@ internal static partial class Log
         EventName = nameof(EventIds.IndexTemplateUnreadable))]
     public static partial void IndexTemplateUnreadable(ILogger logger, string file, string error);
 
-    [LoggerMessage(EventIds.EnvironmentSelectionMissing, LogLevel.Error,
-        "The environment selector chose no environment for '{Path}' and no environment is configured for the request.",
+    [LoggerMessage(EventIds.EnvironmentSelectionMissing, LogLevel.Warning,
+        "The environment selector chose no environment for '{Path}' and no other environment is configured, so such requests get a 500 error. This is logged once.",
         EventName = nameof(EventIds.EnvironmentSelectionMissing))]
     public static partial void EnvironmentSelectionMissing(ILogger logger, string path);
 }

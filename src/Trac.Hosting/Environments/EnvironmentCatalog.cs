@@ -21,6 +21,8 @@ internal sealed class EnvironmentCatalog : IDisposable
     private volatile Listing _listing = Listing.Empty;
     private CancellationTokenSource _listingChanged = new();
     private IDisposable? _listingWatch;
+    private Debouncer? _listingRefresh;
+    private ITimer? _rescan;
 
     public EnvironmentCatalog(EnvironmentSettings settings, TimeProvider timeProvider, ILogger logger)
     {
@@ -36,15 +38,25 @@ internal sealed class EnvironmentCatalog : IDisposable
 
         if (settings.IsMultiProject)
         {
+            _listingRefresh = new Debouncer(timeProvider, settings.ReloadDelay, RefreshListing);
             if (settings.ParentDirectory is { } parent)
             {
                 // Registered before the first listing, so no change between the two is missed.
                 _listingWatch = ChangeToken.OnChange(
                     () => new CompositeChangeToken([_watchers.Watch(parent, "*"), _watchers.Watch(parent, "*/VERSION")]),
-                    RefreshListing);
+                    _listingRefresh.Trigger);
             }
 
-            _listing = BuildListing(logSkipped: true);
+            lock (_listingGate)
+            {
+                _listing = BuildListing(logSkipped: true);
+            }
+
+            if (settings.RescanInterval > TimeSpan.Zero)
+            {
+                // The safety net for what watchers miss: list entries created later, polling that only sees files.
+                _rescan = timeProvider.CreateTimer(_ => RefreshListing(), null, settings.RescanInterval, settings.RescanInterval);
+            }
         }
     }
 
@@ -77,6 +89,8 @@ internal sealed class EnvironmentCatalog : IDisposable
 
     public void Dispose()
     {
+        _rescan?.Dispose();
+        _listingRefresh?.Dispose();
         _listingWatch?.Dispose();
         _watchers.Dispose();
         foreach (var slot in _slotsByPath.Values)
@@ -94,7 +108,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             baseUrl = new Uri(baseUrl.AbsoluteUri.TrimEnd('/') + "/" + Uri.EscapeDataString(name));
         }
 
-        return new EnvironmentSlot(name, path, baseUrl, WatchEnvironment, _timeProvider, _logger);
+        return new EnvironmentSlot(name, path, baseUrl, WatchEnvironment, _settings, _timeProvider, _logger);
     }
 
     private CompositeChangeToken WatchEnvironment(EnvironmentSlot slot)
@@ -116,26 +130,32 @@ internal sealed class EnvironmentCatalog : IDisposable
 
     private void RefreshListing()
     {
-        Listing listing;
-        try
-        {
-            listing = BuildListing(logSkipped: false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log.ListingFailedKeepingLastGood(_logger, _settings.ParentDirectory ?? string.Empty, e.Message);
-            return;
-        }
-
         CancellationTokenSource changed;
+        Listing listing;
         lock (_listingGate)
         {
+            // Built under the lock, so a slow refresh can never overwrite a newer listing.
+            try
+            {
+                listing = BuildListing(logSkipped: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.ListingFailedKeepingLastGood(_logger, _settings.ParentDirectory ?? string.Empty, e.Message);
+                return;
+            }
+
             var previous = _listing;
+            if (listing.InOrder.AsSpan().SequenceEqual(previous.InOrder))
+            {
+                return;
+            }
+
             _listing = listing;
             foreach (var removed in previous.InOrder.Where(slot => !listing.Contains(slot)))
             {
-                // Keep the single environment's slot; everything else unlisted is forgotten (and reopened if it returns).
-                if (removed != Single && _slotsByPath.TryRemove(new KeyValuePair<string, EnvironmentSlot>(removed.Path, removed)))
+                // Forgotten when unlisted (and reopened if it returns); the single environment is never unlisted.
+                if (_slotsByPath.TryRemove(new KeyValuePair<string, EnvironmentSlot>(removed.Path, removed)))
                 {
                     removed.Dispose();
                 }

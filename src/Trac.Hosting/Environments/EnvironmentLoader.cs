@@ -31,7 +31,7 @@ internal static class EnvironmentLoader
         byte[] ini;
         try
         {
-            ini = File.ReadAllBytes(iniPath);
+            ini = ReadStable(iniPath);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -55,5 +55,25 @@ internal static class EnvironmentLoader
         }
 
         return EnvironmentState.Opened(new TracEnvironment(name, path, configuration, timeProvider.GetUtcNow(), baseUrl));
+    }
+
+    // Reads a file that may be being written: retried while its size or time stamp changes under the read.
+    private static byte[] ReadStable(string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = Stamp(path);
+            var content = File.ReadAllBytes(path);
+            if (attempt == 3 || Stamp(path) == before)
+            {
+                return content;
+            }
+        }
+    }
+
+    private static (long Length, DateTime Written) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return (info.Length, info.LastWriteTimeUtc);
     }
 }

@@ -52,17 +52,27 @@ public sealed class EnvironmentOptions
 
     /// <summary>
     /// Gets or sets the absolute public URL under which the environments are served, for example
-    /// <c>https://example.org/projects</c>. Its path is a required prefix of every request path: requests outside
-    /// it get <c>404 Environment not found</c>, and the prefix is moved to <c>PathBase</c>.
+    /// <c>https://example.org/projects</c>, for building absolute links: <see cref="TracEnvironment.BaseUrl"/> is this
+    /// URL (followed by the environment name in the multi-project modes). It does not change how requests are matched;
+    /// see <see cref="BasePath"/> for that.
     /// </summary>
     /// <value>Unset by default; falls back to the process variable <c>TRAC_BASE_URL</c>.</value>
     public string? BaseUrl { get; set; }
 
     /// <summary>
-    /// Gets or sets a regular expression that every environment name must match as a whole, like the
-    /// <c>^/([a-z_]+)</c> of an Apache <c>WSGIScriptAliasMatch</c>. Names that do not match are neither listed nor
-    /// served. The expression runs with <c>RegexOptions.NonBacktracking</c>, so it cannot use back-references or
-    /// look-arounds.
+    /// Gets or sets a path prefix every request must start with, like tracd's <c>--base-path</c>, for example
+    /// <c>/projects</c>. Requests outside it get <c>404 Environment not found</c>; the prefix moves to
+    /// <c>PathBase</c>. Requests whose <c>PathBase</c> already ends with it (an IIS virtual application,
+    /// <c>UsePathBase</c>) pass as they are.
+    /// </summary>
+    /// <value>Unset by default: no prefix is required.</value>
+    public string? BasePath { get; set; }
+
+    /// <summary>
+    /// Gets or sets a regular expression that every environment name must match as a whole, for example
+    /// <c>[a-z_]+</c> for the <c>^/([a-z_]+)</c> of an Apache <c>WSGIScriptAliasMatch</c>. It is matched against
+    /// the name alone (no <c>/</c>); names that do not match are neither listed nor served. The expression runs
+    /// with <c>RegexOptions.NonBacktracking</c>, so it cannot use back-references or look-arounds.
     /// </summary>
     /// <value>Unset by default: every valid directory name is accepted.</value>
     public string? NamePattern { get; set; }
@@ -86,6 +96,15 @@ public sealed class EnvironmentOptions
     /// the operating system refuses a file watcher.</value>
     public bool UsePollingFileWatcher { get; set; }
 
+    /// <summary>
+    /// Gets or sets how often the multi-project listing is re-read from disk and environments that failed to open
+    /// are retried, as a safety net for changes file watching cannot see (a directory in <see cref="Paths"/>
+    /// created after start-up, network shares). <see cref="TimeSpan.Zero"/> or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
+    /// </summary>
+    /// <value>30 seconds.</value>
+    public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     internal EnvironmentOptions Clone()
     {
         var clone = new EnvironmentOptions
@@ -94,6 +113,8 @@ public sealed class EnvironmentOptions
             ParentDirectory = ParentDirectory,
             IndexTemplate = IndexTemplate,
             BaseUrl = BaseUrl,
+            BasePath = BasePath,
+            RescanInterval = RescanInterval,
             NamePattern = NamePattern,
             Selector = Selector,
             UsePollingFileWatcher = UsePollingFileWatcher,

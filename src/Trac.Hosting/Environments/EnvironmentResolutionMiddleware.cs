@@ -21,6 +21,7 @@ internal sealed class EnvironmentResolutionMiddleware
     private readonly EnvironmentSettings _settings;
     private readonly ILogger _logger;
     private int _routingWarned;
+    private int _selectionMissingWarned;
 
     public EnvironmentResolutionMiddleware(RequestDelegate next, EnvironmentCatalog catalog, ProjectIndex index, ILogger logger)
     {
@@ -63,7 +64,11 @@ internal sealed class EnvironmentResolutionMiddleware
         else if (!_settings.IsMultiProject)
         {
             // Only a selector is configured, and it chose nothing for this request.
-            Log.EnvironmentSelectionMissing(_logger, originalPath.Value ?? string.Empty);
+            if (Interlocked.Exchange(ref _selectionMissingWarned, 1) == 0)
+            {
+                Log.EnvironmentSelectionMissing(_logger, originalPath.Value ?? string.Empty);
+            }
+
             return TracResponses.WriteTracErrorAsync(context, EnvironmentSettings.MissingOptionsMessage);
         }
         else
@@ -89,9 +94,6 @@ internal sealed class EnvironmentResolutionMiddleware
 
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern) || !_catalog.TryFind(name, out slot))
             {
-                // As in Trac, the name has already moved to PathBase when the 404 is written.
-                request.PathBase = pathBase.Add(new PathString("/" + name.ToString()));
-                request.Path = end < value.Length ? new PathString(value[end..]) : s_root;
                 Log.EnvironmentNotFound(_logger, originalPath.Value ?? string.Empty);
                 return TracResponses.WriteEnvironmentNotFoundAsync(context);
             }

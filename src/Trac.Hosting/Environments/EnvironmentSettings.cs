@@ -27,8 +27,17 @@ internal sealed class EnvironmentSettings
 
     public Uri? BaseUrl { get; private init; }
 
-    /// <summary>Gets the path of <see cref="BaseUrl"/>, unescaped, without a trailing slash; empty when none.</summary>
+    /// <summary>Gets the required path prefix, without a trailing slash; empty when none.</summary>
     public PathString BasePath { get; private init; }
+
+    /// <summary>Gets the interval of the listing re-scan and of retries of failed environments; zero when off.</summary>
+    public TimeSpan RescanInterval { get; private init; }
+
+    /// <summary>
+    /// Gets how long a changed file must stay quiet before it is read: editors and <c>File.WriteAllText</c> truncate
+    /// first and write after, and reading in between would load an empty configuration.
+    /// </summary>
+    public TimeSpan ReloadDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     public Regex? NamePattern { get; private init; }
 
@@ -97,7 +106,8 @@ internal sealed class EnvironmentSettings
             Paths = paths.Select(path => FullPath(contentRoot, path)).ToArray(),
             IndexTemplate = template is null ? null : FullPath(contentRoot, template),
             BaseUrl = baseUrl,
-            BasePath = BasePathOf(baseUrl),
+            BasePath = NullIfEmpty(options.BasePath) is { } basePath ? new PathString(basePath.TrimEnd('/')) : PathString.Empty,
+            RescanInterval = options.RescanInterval == Timeout.InfiniteTimeSpan ? TimeSpan.Zero : options.RescanInterval,
             NamePattern = CreateNamePattern(options.NamePattern),
             Selector = options.Selector,
             UsePollingFileWatcher = polling,
@@ -114,7 +124,23 @@ internal sealed class EnvironmentSettings
                 "Use a value such as 'https://example.org/projects'.");
         }
 
-        if (NullIfEmpty(options.NamePattern) is { } pattern)
+        if (NullIfEmpty(options.BasePath) is { } basePath && (basePath[0] != '/' || basePath.Contains('?', StringComparison.Ordinal) || basePath.Contains('#', StringComparison.Ordinal)))
+        {
+            errors.Add($"Trac:Environment:BasePath '{basePath}' is not a path: it must start with '/' and hold no query or fragment, such as '/projects'.");
+        }
+
+        if (options.RescanInterval < TimeSpan.Zero && options.RescanInterval != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"Trac:Environment:RescanInterval '{options.RescanInterval}' is negative. Use a positive interval such as '00:00:30', or '00:00:00' to turn re-scanning off.");
+        }
+
+        var pattern = NullIfEmpty(options.NamePattern);
+        if (pattern is not null && pattern.Contains('/', StringComparison.Ordinal))
+        {
+            errors.Add($"Trac:Environment:NamePattern '{pattern}' contains '/', but it is matched against the environment name alone, which never " +
+                "holds a '/'. Write the name part only: '[a-z_]+' instead of '^/([a-z_]+)'.");
+        }
+        else if (pattern is not null)
         {
             try
             {
@@ -145,12 +171,6 @@ internal sealed class EnvironmentSettings
         System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path, contentRoot)) is { Length: > 0 } full
             ? full
             : System.IO.Path.GetFullPath(path, contentRoot);
-
-    private static PathString BasePathOf(Uri? baseUrl)
-    {
-        var path = baseUrl is null ? string.Empty : PathString.FromUriComponent(baseUrl).Value?.TrimEnd('/') ?? string.Empty;
-        return path.Length == 0 ? PathString.Empty : new PathString(path);
-    }
 
     private static Regex? CreateNamePattern(string? pattern) =>
         NullIfEmpty(pattern) is { } p

@@ -8,19 +8,23 @@ namespace Trac.Hosting.Environments;
 /// <summary>
 /// One environment directory known to the catalog: opened on first use, cached, and reopened when its
 /// <c>conf/trac.ini</c> or <c>VERSION</c> changes. Readers never lock; a reload swaps the state atomically.
+/// An environment that failed to open is retried on request at most once per re-scan interval.
 /// </summary>
 internal sealed class EnvironmentSlot : IDisposable
 {
     private readonly Func<EnvironmentSlot, IChangeToken> _watch;
     private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _retryInterval;
     private readonly ILogger _logger;
     private readonly object _gate = new();
+    private readonly Debouncer _reload;
     private volatile EnvironmentState? _state;
+    private long _openedAt;
     private CancellationTokenSource _changed = new();
     private IDisposable? _watchRegistration;
     private bool _disposed;
 
-    public EnvironmentSlot(string name, string path, Uri? baseUrl, Func<EnvironmentSlot, IChangeToken> watch, TimeProvider timeProvider, ILogger logger)
+    public EnvironmentSlot(string name, string path, Uri? baseUrl, Func<EnvironmentSlot, IChangeToken> watch, EnvironmentSettings settings, TimeProvider timeProvider, ILogger logger)
     {
         Name = name;
         Path = path;
@@ -28,7 +32,9 @@ internal sealed class EnvironmentSlot : IDisposable
         Segment = new PathString("/" + name);
         _watch = watch;
         _timeProvider = timeProvider;
+        _retryInterval = settings.RescanInterval;
         _logger = logger;
+        _reload = new Debouncer(timeProvider, settings.ReloadDelay, () => Reload(retry: false));
     }
 
     public string Name { get; }
@@ -41,10 +47,28 @@ internal sealed class EnvironmentSlot : IDisposable
     public PathString Segment { get; }
 
     /// <summary>Gets the current state, opening the environment on first use.</summary>
-    public EnvironmentState State => _state ?? Open();
+    public EnvironmentState State
+    {
+        get
+        {
+            var state = _state;
+            if (state is null)
+            {
+                return Open();
+            }
 
-    /// <summary>Gets whether the environment has been opened (successfully or not).</summary>
-    public bool IsOpened => _state is not null;
+            if (state.Environment is null && _retryInterval > TimeSpan.Zero &&
+                _timeProvider.GetElapsedTime(Volatile.Read(ref _openedAt)) >= _retryInterval)
+            {
+                // A broken environment costs a file-system look at most once per interval, and can come back
+                // even where no watcher sees it being fixed (a path chosen per request that did not exist yet).
+                Reload(retry: true);
+                return _state!;
+            }
+
+            return state;
+        }
+    }
 
     /// <summary>Returns a token that fires when this slot's state is replaced by a reload.</summary>
     public IChangeToken GetChangeToken()
@@ -63,6 +87,8 @@ internal sealed class EnvironmentSlot : IDisposable
             _watchRegistration?.Dispose();
             _watchRegistration = null;
         }
+
+        _reload.Dispose();
     }
 
     private EnvironmentState Open()
@@ -77,50 +103,62 @@ internal sealed class EnvironmentSlot : IDisposable
             // Watch before reading, so a change made while the files are read is not missed.
             if (!_disposed)
             {
-                _watchRegistration = ChangeToken.OnChange(() => _watch(this), Reload);
+                _watchRegistration = ChangeToken.OnChange(() => _watch(this), _reload.Trigger);
             }
 
-            state = EnvironmentLoader.Load(Name, Path, BaseUrl, _timeProvider);
-            if (state.Error is not null)
-            {
-                Log.EnvironmentOpenFailed(_logger, Name, Path, state.Error, state.ErrorDetail);
-            }
-
+            state = Load();
+            LogIfFailed(state);
             _state = state;
             return state;
         }
     }
 
-    private void Reload()
+    private void Reload(bool retry)
     {
         CancellationTokenSource changed;
         lock (_gate)
         {
-            if (_disposed)
+            var previous = _state;
+            if (_disposed || previous is null || (retry && previous.Environment is not null))
             {
                 return;
             }
 
-            var previous = _state;
-            var next = EnvironmentLoader.Load(Name, Path, BaseUrl, _timeProvider);
-            if (next.Environment is null && previous?.Environment is not null)
+            var next = Load();
+            if (next.Environment is null && previous.Environment is not null)
             {
-                // A half-written or broken trac.ini must not take a working project down: keep the last good one.
+                // A broken trac.ini must not take a working project down: keep the last good one.
                 Log.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
                 return;
             }
 
-            Log.EnvironmentReloaded(_logger, Name, Path);
-            if (next.Error is not null)
+            if (retry && next.Environment is null && next.Error == previous.Error)
             {
-                Log.EnvironmentOpenFailed(_logger, Name, Path, next.Error, next.ErrorDetail);
+                return;
             }
 
+            Log.EnvironmentReloaded(_logger, Name, Path);
+            LogIfFailed(next);
             _state = next;
             changed = _changed;
             _changed = new CancellationTokenSource();
         }
 
         changed.Cancel();
+    }
+
+    private EnvironmentState Load()
+    {
+        var state = EnvironmentLoader.Load(Name, Path, BaseUrl, _timeProvider);
+        Volatile.Write(ref _openedAt, _timeProvider.GetTimestamp());
+        return state;
+    }
+
+    private void LogIfFailed(EnvironmentState state)
+    {
+        if (state.Error is not null)
+        {
+            Log.EnvironmentOpenFailed(_logger, Name, Path, state.Error, state.ErrorDetail);
+        }
     }
 }

@@ -15,6 +15,7 @@ namespace Trac.Hosting.Environments;
 internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, PhysicalFileProvider> _providers = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<PhysicalFileProvider> _retired = [];
     private bool _disposed;
 
     /// <summary>Returns a token that fires when a file matching <paramref name="filter"/> under <paramref name="root"/> changes.</summary>
@@ -47,7 +48,8 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
             var polling = Create(root, polling: true);
             if (_providers.TryUpdate(root, polling, provider))
             {
-                provider.Dispose();
+                // Not disposed yet: tokens it already handed out must stay valid until the end.
+                _retired.Add(provider);
             }
             else
             {
@@ -61,7 +63,7 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
     public void Dispose()
     {
         Volatile.Write(ref _disposed, true);
-        foreach (var provider in _providers.Values)
+        foreach (var provider in _providers.Values.Concat(_retired))
         {
             provider.Dispose();
         }

@@ -27,9 +27,10 @@ internal sealed class ProjectIndex : IDisposable
     private readonly string? _templatePath;
     private readonly ILogger _logger;
     private readonly IDisposable? _templateWatch;
+    private readonly Debouncer? _templateReload;
     private volatile string? _template;
 
-    public ProjectIndex(string? templatePath, FileWatchers watchers, ILogger logger)
+    public ProjectIndex(string? templatePath, FileWatchers watchers, TimeProvider timeProvider, TimeSpan reloadDelay, ILogger logger)
     {
         _templatePath = templatePath;
         _logger = logger;
@@ -51,10 +52,15 @@ internal sealed class ProjectIndex : IDisposable
 
         var directory = Path.GetDirectoryName(templatePath)!;
         var fileName = Path.GetFileName(templatePath);
-        _templateWatch = ChangeToken.OnChange(() => watchers.Watch(directory, fileName), ReloadTemplate);
+        _templateReload = new Debouncer(timeProvider, reloadDelay, ReloadTemplate);
+        _templateWatch = ChangeToken.OnChange(() => watchers.Watch(directory, fileName), _templateReload.Trigger);
     }
 
-    public void Dispose() => _templateWatch?.Dispose();
+    public void Dispose()
+    {
+        _templateWatch?.Dispose();
+        _templateReload?.Dispose();
+    }
 
     public Task WriteAsync(HttpContext context, PathString pathBase, IReadOnlyList<EnvironmentSlot> environments)
     {

@@ -83,13 +83,16 @@ public sealed class EnvironmentReloadTests : IDisposable
         using var host = await TestHosts.StartParentAsync(_projects.Path, e => e.UsePollingFileWatcher = polling);
         Assert.Equal(404, (await host.GetAsync("/beta/")).Status);
 
-        var listed = host.Catalog().GetListingChangeToken();
         _projects.CreateEnvironment("beta", e => e.WithProject("Beta"));
-        await listed.WaitAsync("the new directory");
-        while (!host.Catalog().TryFind("beta", out _))
+        while (true)
         {
-            // Directory creation and the environment's files may arrive as separate changes.
-            listed = host.Catalog().GetListingChangeToken();
+            // Take the token before looking, so a refresh between the two cannot be missed.
+            var listed = host.Catalog().GetListingChangeToken();
+            if (host.Catalog().TryFind("beta", out _))
+            {
+                break;
+            }
+
             await listed.WaitAsync("the new environment");
         }
 
@@ -105,12 +108,15 @@ public sealed class EnvironmentReloadTests : IDisposable
         using var host = await TestHosts.StartParentAsync(_projects.Path);
         Assert.Equal(200, (await host.GetAsync("/beta/")).Status);
 
-        var listed = host.Catalog().GetListingChangeToken();
         Directory.Delete(beta, recursive: true);
-        await listed.WaitAsync("the removal");
-        while (host.Catalog().TryFind("beta", out _))
+        while (true)
         {
-            listed = host.Catalog().GetListingChangeToken();
+            var listed = host.Catalog().GetListingChangeToken();
+            if (!host.Catalog().TryFind("beta", out _))
+            {
+                break;
+            }
+
             await listed.WaitAsync("the removal");
         }
 

@@ -99,15 +99,21 @@ public sealed class EnvironmentResolutionTests : IDisposable
     }
 
     [Fact]
-    public async Task UnknownEnvironment_HasNameMovedToPathBase_AsTracDoes()
+    public async Task UnknownEnvironment_LeavesPathForOuterMiddlewareAsItCame()
     {
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        string? seen = null;
+        using var host = await TestHosts.StartAsync(
+            o => o.Environment.ParentDirectory = _projects.Path,
+            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
+            before: app => app.Use(async (context, next) =>
+            {
+                await next(context);
+                seen = $"{context.Response.StatusCode}|{context.Request.PathBase.Value}|{context.Request.Path.Value}";
+            }));
 
-        var context = await host.SendPathAsync("/nosuch/wiki");
+        await host.GetAsync("/nosuch/wiki");
 
-        Assert.Equal(404, context.Response.StatusCode);
-        Assert.Equal("/nosuch", context.Request.PathBase.Value);
-        Assert.Equal("/wiki", context.Request.Path.Value);
+        Assert.Equal("404||/nosuch/wiki", seen);
     }
 
     [Fact]
@@ -255,12 +261,12 @@ public sealed class EnvironmentResolutionTests : IDisposable
         using var host = await TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path,
             t => t.ResolveEnvironment(),
-            before: null);
-        // The pipeline ends after UseTrac: TestServer answers 404 with an empty body, but the environment was
-        // resolved first, which the Use() test below observes.
+            after: app => app.Run(TestHosts.Echo));
+
         var (status, body, _) = await host.GetAsync("/alpha/wiki");
-        Assert.Equal(404, status);
-        Assert.Equal(string.Empty, body);
+
+        Assert.Equal(200, status);
+        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", body);
     }
 
     [Fact]
@@ -425,8 +431,45 @@ public sealed class EnvironmentResolutionTests : IDisposable
     }
 
     [Fact]
-    public async Task BaseUrl_PathIsRequiredPrefixAndMovesToPathBase()
+    public async Task BasePath_IsRequiredPrefixAndMovesToPathBase()
     {
+        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        using var host = await TestHosts.StartAsync(
+            o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.Environment.BasePath = "/projects/";
+            },
+            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+
+        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
+        var outside = await host.GetAsync("/alpha/wiki");
+        Assert.Equal(404, outside.Status);
+        Assert.Equal("Environment not found", outside.Body);
+        Assert.Equal(404, (await host.GetAsync("/projectsX/alpha/wiki")).Status);
+        Assert.Contains("href=\"/projects/alpha\"", (await host.GetAsync("/projects/")).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BasePath_AlreadyInPathBase_IsNotRequiredAgain()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        using var host = await TestHosts.StartAsync(
+            o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.Environment.BasePath = "/projects";
+            },
+            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
+            before: app => app.UsePathBase("/projects"));
+
+        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
+    }
+
+    [Fact]
+    public async Task BaseUrl_BuildsTheEnvironmentUrlWithoutRestrictingRequests()
+    {
+        // Behind a proxy that strips /projects, requests arrive without it: BaseUrl must not turn them away.
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         Uri? seen = null;
         using var host = await TestHosts.StartAsync(
@@ -441,29 +484,8 @@ public sealed class EnvironmentResolutionTests : IDisposable
                 return TestHosts.Echo(c);
             }));
 
-        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
+        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", (await host.GetAsync("/alpha/wiki")).Body);
         Assert.Equal(new Uri("https://example.org/projects/alpha"), seen);
-        var outside = await host.GetAsync("/alpha/wiki");
-        Assert.Equal(404, outside.Status);
-        Assert.Equal("Environment not found", outside.Body);
-        Assert.Equal(404, (await host.GetAsync("/projectsX/alpha/wiki")).Status);
-        Assert.Contains("href=\"/projects/alpha\"", (await host.GetAsync("/projects/")).Body, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task BaseUrl_AlreadyInPathBase_IsNotRequiredAgain()
-    {
-        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.BaseUrl = "https://example.org/projects";
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.UsePathBase("/projects"));
-
-        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
     }
 
     [Fact]

@@ -263,7 +263,7 @@ public class EnvironmentSettingsTests
 
         Assert.Null(settings.SinglePath);
         Assert.Equal(new Uri("https://example.org/projects"), settings.BaseUrl);
-        Assert.Equal(new PathString("/projects"), settings.BasePath);
+        Assert.False(settings.BasePath.HasValue);
         Assert.Equal(Path.Combine(ContentRoot, "index.html"), settings.IndexTemplate);
     }
 
@@ -325,31 +325,73 @@ public class EnvironmentSettingsTests
     }
 
     [Theory]
-    [InlineData("https://example.org/projects/", "/projects")]
-    [InlineData("https://example.org/projects", "/projects")]
-    [InlineData("http://example.org/a/b/", "/a/b")]
-    [InlineData("https://example.org:8443/trac", "/trac")]
-    [InlineData("https://example.org/my%20projects", "/my projects")]
-    public void Create_BaseUrlWithPath_HasBasePathWithoutTrailingSlash(string baseUrl, string expected)
+    [InlineData("https://example.org/projects/")]
+    [InlineData("https://example.org")]
+    public void Create_BaseUrl_NeverRestrictsRequestPaths(string baseUrl)
     {
         var settings = Create(new EnvironmentOptions { ParentDirectory = Elsewhere, BaseUrl = baseUrl });
 
         Assert.Equal(new Uri(baseUrl), settings.BaseUrl);
-        Assert.True(settings.BasePath.HasValue);
+        Assert.False(settings.BasePath.HasValue);
+    }
+
+    [Theory]
+    [InlineData("/projects/", "/projects")]
+    [InlineData("/projects", "/projects")]
+    [InlineData("/a/b", "/a/b")]
+    [InlineData("/my projects", "/my projects")]
+    public void Create_BasePath_IsTrimmed(string basePath, string expected)
+    {
+        var settings = Create(new EnvironmentOptions { ParentDirectory = Elsewhere, BasePath = basePath });
+
         Assert.Equal(expected, settings.BasePath.Value);
     }
 
     [Theory]
-    [InlineData("https://example.org")]
-    [InlineData("https://example.org/")]
-    [InlineData("http://localhost:5000")]
-    public void Create_BaseUrlWithoutPath_HasEmptyBasePath(string baseUrl)
+    [InlineData("/")]
+    [InlineData("")]
+    public void Create_RootOrEmptyBasePath_RequiresNoPrefix(string basePath)
     {
-        var settings = Create(new EnvironmentOptions { ParentDirectory = Elsewhere, BaseUrl = baseUrl });
+        var settings = Create(new EnvironmentOptions { ParentDirectory = Elsewhere, BasePath = basePath });
 
-        Assert.NotNull(settings.BaseUrl);
         Assert.False(settings.BasePath.HasValue);
-        Assert.Equal(PathString.Empty, settings.BasePath);
+    }
+
+    [Theory]
+    [InlineData("projects")]
+    [InlineData("/projects?x=1")]
+    [InlineData("/projects#top")]
+    public void Validate_BasePathThatIsNotAPath_IsReported(string basePath)
+    {
+        var errors = EnvironmentSettings.Validate(new EnvironmentOptions { ParentDirectory = Elsewhere, BasePath = basePath });
+
+        Assert.Contains(errors, e => e.Contains("Trac:Environment:BasePath", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_NamePatternWithSlash_IsReportedWithTheFix()
+    {
+        var errors = EnvironmentSettings.Validate(new EnvironmentOptions { ParentDirectory = Elsewhere, NamePattern = "^/([a-z_]+)" });
+
+        Assert.Contains(errors, e => e.Contains("'[a-z_]+' instead of '^/([a-z_]+)'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_NegativeRescanInterval_IsReported()
+    {
+        var errors = EnvironmentSettings.Validate(new EnvironmentOptions { ParentDirectory = Elsewhere, RescanInterval = TimeSpan.FromSeconds(-1) });
+
+        Assert.Contains(errors, e => e.Contains("Trac:Environment:RescanInterval", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Create_ZeroOrInfiniteRescanInterval_TurnsRescanningOff(int milliseconds)
+    {
+        var settings = Create(new EnvironmentOptions { ParentDirectory = Elsewhere, RescanInterval = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.Equal(TimeSpan.Zero, settings.RescanInterval);
     }
 
     [Theory]

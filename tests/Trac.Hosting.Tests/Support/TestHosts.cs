@@ -26,7 +26,8 @@ internal static class TestHosts
         Action<IServiceCollection>? services = null,
         IDictionary<string, string?>? processVariables = null,
         TestLoggerProvider? logs = null,
-        Action<IApplicationBuilder>? before = null)
+        Action<IApplicationBuilder>? before = null,
+        Action<IApplicationBuilder>? after = null)
     {
         var host = new HostBuilder()
             .ConfigureWebHost(web => web
@@ -53,6 +54,7 @@ internal static class TestHosts
                 {
                     before?.Invoke(app);
                     app.UseTrac(pipeline);
+                    after?.Invoke(app);
                 }))
             .Build();
         try
@@ -68,8 +70,13 @@ internal static class TestHosts
         return host;
     }
 
-    public static Task<IHost> StartParentAsync(string parent, Action<EnvironmentOptions>? configure = null, TestLoggerProvider? logs = null) =>
-        StartAsync(o => o.Environment.ParentDirectory = parent, t => t.ResolveEnvironment(configure).Dispatch(Echo), logs: logs);
+    public static Task<IHost> StartParentAsync(
+        string parent, Action<EnvironmentOptions>? configure = null, TestLoggerProvider? logs = null, TimeProvider? time = null) =>
+        StartAsync(
+            o => o.Environment.ParentDirectory = parent,
+            t => t.ResolveEnvironment(configure).Dispatch(Echo),
+            services: time is null ? null : s => s.AddSingleton(time),
+            logs: logs);
 
     public static EnvironmentCatalog Catalog(this IHost host) =>
         host.Services.GetRequiredService<TracMarkerService>().Catalogs.Single();

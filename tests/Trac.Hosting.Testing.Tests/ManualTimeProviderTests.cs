@@ -1,0 +1,80 @@
+namespace Trac.Hosting.Testing.Tests;
+
+public sealed class ManualTimeProviderTests
+{
+    [Fact]
+    public void Clock_MovesOnlyOnAdvance()
+    {
+        var start = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        var time = new ManualTimeProvider(start);
+        var stamp = time.GetTimestamp();
+
+        Assert.Equal(start, time.GetUtcNow());
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(start.AddMinutes(5), time.GetUtcNow());
+        Assert.Equal(TimeSpan.FromMinutes(5), time.GetElapsedTime(stamp));
+    }
+
+    [Fact]
+    public void OneShotTimer_FiresOnceWhenDue()
+    {
+        var time = new ManualTimeProvider();
+        var fired = new List<DateTimeOffset>();
+        using var timer = time.CreateTimer(_ => fired.Add(time.GetUtcNow()), null, TimeSpan.FromSeconds(10), Timeout.InfiniteTimeSpan);
+
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Empty(fired);
+        time.Advance(TimeSpan.FromSeconds(100));
+
+        Assert.Equal([new DateTimeOffset(2000, 1, 1, 0, 0, 10, TimeSpan.Zero)], fired);
+    }
+
+    [Fact]
+    public void PeriodicTimer_FiresForEveryPeriodInTheAdvance()
+    {
+        var time = new ManualTimeProvider();
+        var count = 0;
+        using var timer = time.CreateTimer(_ => count++, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+        time.Advance(TimeSpan.FromSeconds(3.5));
+
+        Assert.Equal(3, count);
+    }
+
+    [Fact]
+    public void Timers_FireInDueOrder()
+    {
+        var time = new ManualTimeProvider();
+        var order = new List<string>();
+        using var late = time.CreateTimer(_ => order.Add("late"), null, TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan);
+        using var early = time.CreateTimer(_ => order.Add("early"), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(["early", "late"], order);
+    }
+
+    [Fact]
+    public void ChangedAndDisposedTimers_Behave()
+    {
+        var time = new ManualTimeProvider();
+        var count = 0;
+        var timer = time.CreateTimer(_ => count++, null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+
+        Assert.True(timer.Change(TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan));
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(0, count);
+        timer.Dispose();
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, count);
+        Assert.False(timer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    [Fact]
+    public void NegativeAdvance_IsRefused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ManualTimeProvider().Advance(TimeSpan.FromTicks(-1)));
+    }
+}
