@@ -133,7 +133,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
             .ConfigureWebHost(web => web
                 .UseTestServer()
                 .ConfigureServices(s => s
-                    .AddSingleton<TracProcessEnvironment>(new NoVariables())
+                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
                     .AddTrac(o => o.Environment.ParentDirectory = _projects.Path))
                 .Configure(app =>
                 {
@@ -154,10 +154,5 @@ public sealed class TracPipelineBuilderTests : IDisposable
         var error = await Assert.ThrowsAsync<ArgumentNullException>(() => TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path, t => t.Dispatch(null!)));
         Assert.Equal("dispatch", error.ParamName);
-    }
-
-    private sealed class NoVariables : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) => null;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Environments;
 
@@ -96,7 +97,7 @@ public sealed class EndpointRoutingTests : IDisposable
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddSingleton<TracProcessEnvironment>(new NoVariables());
+        builder.Services.AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment());
         builder.Services.AddTrac(o => o.Environment.ParentDirectory = _projects.Path);
         if (logs is not null)
         {
@@ -104,10 +105,5 @@ public sealed class EndpointRoutingTests : IDisposable
         }
 
         return builder.Build();
-    }
-
-    private sealed class NoVariables : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) => null;
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Environments;
 
@@ -122,7 +123,7 @@ public sealed class EnvironmentIsolationTests : IDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TracProcessEnvironment>(new NoProcessVariables());
+        builder.Services.AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment());
         builder.Services.AddTrac(o => o.Environment.ParentDirectory = _projects.Path);
         var app = builder.Build();
         app.UseTrac(t => t.ResolveEnvironment().Dispatch(dispatch));
@@ -144,10 +145,5 @@ public sealed class EnvironmentIsolationTests : IDisposable
         var status = int.Parse(response.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         var body = response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
         return (status, body);
-    }
-
-    private sealed class NoProcessVariables : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) => null;
     }
 }

@@ -122,7 +122,8 @@ internal static class TestHosts
         Assert.True(finished == fired.Task, $"Timed out waiting for {what}.");
     }
 
-    private sealed class FakeProcessEnvironment(IDictionary<string, string?>? variables) : TracProcessEnvironment
+    /// <summary>Process variables from a dictionary (none by default), so tests never depend on the machine's.</summary>
+    internal sealed class FakeProcessEnvironment(IDictionary<string, string?>? variables = null) : TracProcessEnvironment
     {
         public override string? GetVariable(string name) =>
             variables is not null && variables.TryGetValue(name, out var value) ? value : null;
