@@ -14,14 +14,22 @@ public static class TracApplicationBuilderExtensions
     private const string GlobalEndpointRouteBuilderKey = "__GlobalEndpointRouteBuilder";
 
     /// <summary>
-    /// Adds every Trac stage whose options are configured, in order (today: environment resolution); requests then
-    /// continue to the rest of the pipeline.
+    /// Adds every Trac stage whose options are configured, in order: environment resolution always, remote-user
+    /// normalization when the <c>Trac:RemoteUser</c> section is present. Requests then continue to the rest of the
+    /// pipeline.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="app"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidOperationException"><c>AddTrac</c> was not called, <c>UseTrac</c> was already called, or the options are invalid.</exception>
-    public static IApplicationBuilder UseTrac(this IApplicationBuilder app) => app.UseTrac(trac => trac.ResolveEnvironment());
+    public static IApplicationBuilder UseTrac(this IApplicationBuilder app) => app.UseTrac(trac =>
+    {
+        trac.ResolveEnvironment();
+        if (trac.IsConfigured("RemoteUser"))
+        {
+            trac.NormalizeRemoteUser();
+        }
+    });
 
     /// <summary>
     /// Adds the Trac pipeline described by <paramref name="configure"/>, for example

@@ -1,4 +1,5 @@
 using Trac.Hosting.Environments;
+using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
 
@@ -16,4 +17,12 @@ public sealed class TracOptions
     /// Gets the options of the environment resolution stage (section <c>Trac:Environment</c>).
     /// </summary>
     public EnvironmentOptions Environment { get; } = new();
+
+    /// <summary>
+    /// Gets the options of the remote-user normalization stage (section <c>Trac:RemoteUser</c>).
+    /// </summary>
+    public RemoteUserOptions RemoteUser { get; } = new();
+
+    /// <summary>Gets the names of the configuration sections present when the options were bound (for <c>UseTrac()</c>).</summary>
+    internal HashSet<string> ConfiguredSections { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
 
@@ -9,6 +10,7 @@ internal sealed class TracOptionsValidator : IValidateOptions<TracOptions>
     public ValidateOptionsResult Validate(string? name, TracOptions options)
     {
         var errors = EnvironmentSettings.Validate(options.Environment);
+        errors.AddRange(RemoteUserSettings.Validate(options.RemoteUser));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
 
@@ -51,6 +52,26 @@ public sealed class TracPipelineBuilder
             var options = _options.Environment.Clone();
             configure?.Invoke(options);
             UseEnvironmentResolution(app, options);
+        });
+        return this;
+    }
+
+    /// <summary>
+    /// Adds remote-user normalization: the user name from the authenticated principal, the <c>REMOTE_USER</c> server
+    /// variable or a trusted proxy's header, in one canonical spelling, available through
+    /// <c>HttpContext.GetRemoteUser()</c> and <c>HttpContext.User</c>; requests to the login paths without a user are
+    /// challenged.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:RemoteUser</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException">The stage was already added, or added after a later stage or after <c>Dispatch</c>.</exception>
+    public TracPipelineBuilder NormalizeRemoteUser(Action<RemoteUserOptions>? configure = null)
+    {
+        AddStage(TracStage.NormalizeRemoteUser, [], app =>
+        {
+            var options = _options.RemoteUser.Clone();
+            configure?.Invoke(options);
+            UseRemoteUser(app, options);
         });
         return this;
     }
@@ -128,6 +149,26 @@ public sealed class TracPipelineBuilder
             throw new InvalidOperationException(
                 $"Dispatch() ends the Trac pipeline, so {method}() cannot follow it: call {method}() before Dispatch().");
         }
+    }
+
+    /// <summary>Gets whether a stage's configuration section was present when the options were bound.</summary>
+    internal bool IsConfigured(string section) => _options.ConfiguredSections.Contains(section);
+
+    private static void UseRemoteUser(IApplicationBuilder app, RemoteUserOptions options)
+    {
+        var services = app.ApplicationServices;
+        var settings = RemoteUserSettings.Create(options);
+        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.RemoteUser");
+        if (settings.UsesHeader)
+        {
+            services.GetRequiredService<ConnectionPeerCapture>().Enable();
+            if (settings.Proxies.IsEmpty)
+            {
+                Diagnostics.Log.HeaderSourceTrustsNoProxy(logger, settings.HeaderName);
+            }
+        }
+
+        app.UseMiddleware<RemoteUserMiddleware>(settings, logger);
     }
 
     private static void UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)

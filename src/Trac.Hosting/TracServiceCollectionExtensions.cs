@@ -1,7 +1,9 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Trac.Hosting;
+using Trac.Hosting.RemoteUser;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -24,7 +26,15 @@ public static class TracServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TracOptions>, TracOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TracProcessEnvironment>();
-        services.TryAddSingleton<TracMarkerService>();
+        if (services.Any(d => d.ServiceType == typeof(TracMarkerService)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<TracMarkerService>();
+        services.AddSingleton<ConnectionPeerCapture>();
+        // First among the startup filters, so the TCP peer is recorded before any forwarded-headers processing.
+        services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, ConnectionPeerStartupFilter>());
         return services;
     }
 
@@ -42,6 +52,13 @@ public static class TracServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddTrac();
         services.Configure<TracOptions>(configuration);
+        services.PostConfigure<TracOptions>(options =>
+        {
+            foreach (var section in configuration.GetChildren())
+            {
+                options.ConfiguredSections.Add(section.Key);
+            }
+        });
         return services;
     }
 

@@ -2,7 +2,7 @@ namespace Trac.Hosting.Diagnostics;
 
 /// <summary>
 /// The event ids of every log message Trac.Hosting writes, in one place so they stay stable and unique.
-/// Ranges: 1xx pipeline, 2xx environment resolution.
+/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user.
 /// </summary>
 internal static class EventIds
 {
@@ -24,4 +24,11 @@ internal static class EventIds
     public const int IndexTemplateReloaded = 213;
     public const int IndexTemplateUnreadable = 214;
     public const int EnvironmentSelectionMissing = 215;
+
+    public const int RemoteUserMalformed = 300;
+    public const int RemoteUserRefused = 301;
+    public const int UntrustedUserHeaderRemoved = 302;
+    public const int LoginWithoutAuthentication = 303;
+    public const int HeaderSourceTrustsNoProxy = 304;
+    public const int LookAlikeHeaderRemoved = 305;
 }

@@ -83,4 +83,37 @@ internal static partial class Log
         "The environment selector chose no environment for '{Path}' and no other environment is configured, so such requests get a 500 error. This is logged once.",
         EventName = nameof(EventIds.EnvironmentSelectionMissing))]
     public static partial void EnvironmentSelectionMissing(ILogger logger, string path);
+
+    [LoggerMessage(EventIds.RemoteUserMalformed, LogLevel.Warning,
+        "Refused a malformed remote user from {Source} with 400 ({Reason}): \"{Value}\"",
+        EventName = nameof(EventIds.RemoteUserMalformed))]
+    public static partial void RemoteUserMalformed(ILogger logger, RemoteUser.RemoteUserSource source, string reason, string value);
+
+    [LoggerMessage(EventIds.RemoteUserRefused, LogLevel.Warning,
+        "Refused the remote user from {Source} with 403 ({Reason}): \"{Value}\"",
+        EventName = nameof(EventIds.RemoteUserRefused))]
+    public static partial void RemoteUserRefused(ILogger logger, RemoteUser.RemoteUserSource source, string reason, string value);
+
+    [LoggerMessage(EventIds.UntrustedUserHeaderRemoved, LogLevel.Debug,
+        "Removed the {Header} header sent by '{Peer}', which is not a trusted proxy.",
+        EventName = nameof(EventIds.UntrustedUserHeaderRemoved))]
+    public static partial void UntrustedUserHeaderRemoved(ILogger logger, string header, string peer);
+
+    [LoggerMessage(EventIds.LoginWithoutAuthentication, LogLevel.Error,
+        "The login path '{Path}' was requested without a user, and no authentication scheme is registered to challenge it. " +
+        "Call builder.Services.AddAuthentication(...) with a default challenge scheme (Negotiate, a cookie scheme, ...), or authenticate " +
+        "the login path in a reverse proxy and trust its user header with Trac:RemoteUser:KnownProxies.",
+        EventName = nameof(EventIds.LoginWithoutAuthentication))]
+    public static partial void LoginWithoutAuthentication(ILogger logger, string path);
+
+    [LoggerMessage(EventIds.HeaderSourceTrustsNoProxy, LogLevel.Warning,
+        "The remote user may come from the {Header} header, but no proxy is trusted (Trac:RemoteUser:KnownProxies, KnownNetworks), " +
+        "so the header is ignored and removed from every request.",
+        EventName = nameof(EventIds.HeaderSourceTrustsNoProxy))]
+    public static partial void HeaderSourceTrustsNoProxy(ILogger logger, string header);
+
+    [LoggerMessage(EventIds.LookAlikeHeaderRemoved, LogLevel.Debug,
+        "Removed the header '{Header}', a look-alike of the user header that CGI-style gateways would confuse with it.",
+        EventName = nameof(EventIds.LookAlikeHeaderRemoved))]
+    public static partial void LookAlikeHeaderRemoved(ILogger logger, string header);
 }

@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text;
+
+namespace Trac.Hosting.RemoteUser;
+
+/// <summary>
+/// Brings a raw remote user value to its one canonical spelling, or says why it is refused. Pure and
+/// culture-independent; idempotent: a canonical name normalizes to itself.
+/// </summary>
+internal sealed class RemoteUserNormalizer
+{
+    private static readonly string[] s_anonymousLogons = [@"NT AUTHORITY\ANONYMOUS LOGON", "ANONYMOUS LOGON"];
+    private static readonly string[] s_reservedNames = ["anonymous", "authenticated"];
+
+    private readonly bool _stripDomain;
+    private readonly string[] _localRealms;
+    private readonly RemoteUserCase _case;
+    private readonly int _maxLength;
+    private readonly bool _allowMachineAccounts;
+
+    public RemoteUserNormalizer(bool stripDomain, IEnumerable<string> localRealms, RemoteUserCase @case, int maxLength, bool allowMachineAccounts)
+    {
+        _stripDomain = stripDomain;
+        _localRealms = localRealms.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => r.Trim()).ToArray();
+        _case = @case;
+        _maxLength = maxLength;
+        _allowMachineAccounts = allowMachineAccounts;
+    }
+
+    public static RemoteUserNormalizer Create(RemoteUserOptions options) =>
+        new(options.StripDomain, options.LocalRealms, options.Case, options.MaxLength, options.AllowMachineAccounts);
+
+    public RemoteUserResult Normalize(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return RemoteUserResult.Anonymous;
+        }
+
+        // Bound the work before looking closer: the cap applies to the raw value too.
+        if (raw.Length > _maxLength + 64)
+        {
+            return RemoteUserResult.Malformed("longer than the maximum length");
+        }
+
+        // Checked before trimming: a trailing CR/LF is an injection attempt, not a blank to forgive.
+        if (HasControlOrFormatCharacter(raw))
+        {
+            return RemoteUserResult.Malformed("control or format character");
+        }
+
+        var name = raw.Trim();
+
+        if (name == "(null)")
+        {
+            return RemoteUserResult.Malformed("the literal '(null)'");
+        }
+
+        if (name.Contains(',', StringComparison.Ordinal))
+        {
+            return RemoteUserResult.Malformed("a comma-separated list");
+        }
+
+        if (s_anonymousLogons.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return RemoteUserResult.Anonymous;
+        }
+
+        var backslash = name.IndexOf('\\', StringComparison.Ordinal);
+        if (backslash >= 0)
+        {
+            if (name.IndexOf('\\', backslash + 1) >= 0)
+            {
+                return RemoteUserResult.Malformed(@"more than one '\'");
+            }
+
+            if (_stripDomain)
+            {
+                name = name[(backslash + 1)..].Trim();
+            }
+        }
+
+        var at = name.LastIndexOf('@');
+        if (at >= 0)
+        {
+            var user = name[..at].Trim();
+            var realm = name[(at + 1)..].Trim();
+            if (user.Length == 0 || realm.Length == 0 || user.Contains('@', StringComparison.Ordinal))
+            {
+                return RemoteUserResult.Malformed("not of the form user@REALM");
+            }
+
+            if (user.Contains('/', StringComparison.Ordinal))
+            {
+                return RemoteUserResult.Refused("a multi-component principal");
+            }
+
+            if (_localRealms.Length > 0)
+            {
+                if (!_localRealms.Contains(realm, StringComparer.OrdinalIgnoreCase))
+                {
+                    return RemoteUserResult.Refused("a realm that is not listed as local");
+                }
+
+                name = user;
+            }
+        }
+
+        name = Fold(name.Normalize(NormalizationForm.FormC));
+        if (name.Length == 0)
+        {
+            return RemoteUserResult.Malformed("no user name left after stripping");
+        }
+
+        if (name.Length > _maxLength)
+        {
+            return RemoteUserResult.Malformed("longer than the maximum length");
+        }
+
+        if (!_allowMachineAccounts && name[^1] == '$')
+        {
+            return RemoteUserResult.Refused("a machine account");
+        }
+
+        if (s_reservedNames.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return RemoteUserResult.Refused("a name Trac reserves for a group");
+        }
+
+        return RemoteUserResult.User(name);
+    }
+
+    private string Fold(string name)
+    {
+        // Folding can leave a string that is no longer in NFC; normalizing again keeps f(f(x)) == f(x).
+        var folded = _case switch
+        {
+            RemoteUserCase.Lower => name.ToLowerInvariant(),
+            RemoteUserCase.Upper => name.ToUpperInvariant(),
+            _ => name,
+        };
+        return ReferenceEquals(folded, name) ? name : folded.Normalize(NormalizationForm.FormC);
+    }
+
+    private static bool HasControlOrFormatCharacter(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]))
+                {
+                    return true;
+                }
+
+                if (CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(c, value[++i])) == UnicodeCategory.Format)
+                {
+                    return true;
+                }
+            }
+            else if (char.IsLowSurrogate(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,452 @@
+using System.Net;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
+
+namespace Trac.Hosting.Tests.RemoteUser;
+
+/// <summary>Each source, the proxy trust rules, header removal and the user the dispatch sees, through TestServer.</summary>
+public sealed class RemoteUserMiddlewareTests : IDisposable
+{
+    private static readonly IPAddress Loopback = IPAddress.Loopback;
+    private static readonly IPAddress Stranger = IPAddress.Parse("203.0.113.9");
+    private readonly TracTestDirectory _projects = new();
+
+    public RemoteUserMiddlewareTests() => _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+
+    public void Dispose() => _projects.Dispose();
+
+    /// <summary>Answers with what the dispatch saw: the feature, User, and the user header.</summary>
+    private static readonly RequestDelegate Echo = context =>
+    {
+        (context.Items["onDispatch"] as Action<HttpContext>)?.Invoke(context);
+        var feature = context.Features.Get<ITracRemoteUserFeature>();
+        var identity = context.User.Identity;
+        return context.Response.WriteAsync(
+            $"user={context.GetRemoteUser() ?? "-"};original={feature?.OriginalValue ?? "-"};source={feature?.Source?.ToString() ?? "-"};" +
+            $"identity={(identity?.IsAuthenticated == true ? identity.Name : "-")};auth={identity?.AuthenticationType ?? "-"};" +
+            $"header={context.Request.Headers["X-Remote-User"]};underscore={context.Request.Headers["X_Remote_User"]}");
+    };
+
+    [Fact]
+    public async Task Principal_IsNormalizedAndUserAgrees()
+    {
+        using var host = await StartAsync(before: app => app.Use((context, next) =>
+        {
+            context.User = new ClaimsPrincipal(new ClaimsIdentity(
+                [new Claim(ClaimTypes.Name, @"CORP\Alice"), new Claim(ClaimTypes.Role, "dev")], "Negotiate"));
+            return next(context);
+        }));
+        ClaimsPrincipal? seen = null;
+
+        var body = await SendAsync(host, "/alpha/wiki", configure: null, onDispatch: c => seen = c.User);
+
+        Assert.Equal("user=Alice;original=CORP\\Alice;source=Principal;identity=Alice;auth=Negotiate;header=;underscore=", body);
+        Assert.True(seen!.IsInRole("dev"));
+    }
+
+    [Fact]
+    public async Task ServerVariable_IsUsedWithItsAuthenticationType()
+    {
+        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", @"CORP\bob"), ("AUTH_TYPE", "Negotiate")));
+
+        var body = await SendAsync(host, "/alpha/wiki");
+
+        Assert.Equal("user=bob;original=CORP\\bob;source=ServerVariable;identity=bob;auth=Negotiate;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task EmptyServerVariable_IsAnonymous_TheSeedsIisFix()
+    {
+        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", string.Empty)));
+
+        var body = await SendAsync(host, "/alpha/wiki");
+
+        Assert.Equal("user=-;original=;source=ServerVariable;identity=-;auth=-;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task AnonymousLogonPrincipal_BecomesAnonymousForUserToo()
+    {
+        using var host = await StartAsync(before: app => app.Use((context, next) =>
+        {
+            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, @"NT AUTHORITY\ANONYMOUS LOGON")], "Negotiate"));
+            return next(context);
+        }));
+
+        var body = await SendAsync(host, "/alpha/wiki");
+
+        Assert.StartsWith("user=-;original=NT AUTHORITY\\ANONYMOUS LOGON;source=Principal;identity=-;", body, StringComparison.Ordinal);
+    }
+
+    // Row 17
+    [Fact]
+    public async Task HeaderFromUntrustedPeer_IsIgnoredAndRemoved()
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Stranger;
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task HeaderWithNoProxyConfigured_IsNeverTrusted()
+    {
+        using var host = await StartAsync();
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
+        Assert.EndsWith("header=;underscore=", body, StringComparison.Ordinal);
+    }
+
+    // Row 18
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::ffff:127.0.0.1")]
+    public async Task HeaderFromTrustedLoopback_IsTheUser(string peer)
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = IPAddress.Parse(peer);
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.Equal("user=admin;original=admin;source=Header;identity=admin;auth=TrustedProxyHeader;header=admin;underscore=", body);
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3", true)]
+    [InlineData("::ffff:10.1.2.3", true)]
+    [InlineData("11.0.0.1", false)]
+    public async Task KnownNetworks_AreTrusted(string peer, bool trusted)
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownNetworks.Add("10.0.0.0/8"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = IPAddress.Parse(peer);
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.StartsWith(trusted ? "user=admin;" : "user=-;", body, StringComparison.Ordinal);
+    }
+
+    // Row 19
+    [Fact]
+    public async Task ForwardedForFromUntrustedPeer_DoesNotMakeTheHeaderTrusted_EvenWhenForwardedHeadersRewritesTheAddress()
+    {
+        using var host = await StartAsync(
+            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
+            before: app =>
+            {
+                // A forwarded-headers set-up that trusts every peer: RemoteIpAddress becomes 127.0.0.1 from the client's header.
+                var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor };
+                options.KnownProxies.Clear();
+                ClearKnownNetworks(options);
+                app.UseForwardedHeaders(options);
+            });
+        string? address = null;
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Stranger;
+            c.Request.Headers["X-Forwarded-For"] = "127.0.0.1";
+            c.Request.Headers["X-Remote-User"] = "admin";
+        }, onDispatch: c => address = c.Connection.RemoteIpAddress?.ToString());
+
+        Assert.Equal("127.0.0.1", address);
+        Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
+        Assert.Contains("header=;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TrustedProxy_StaysTrustedAfterForwardedHeadersRewritesTheAddress()
+    {
+        using var host = await StartAsync(
+            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
+            before: app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Forwarded-For"] = "198.51.100.7";
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.StartsWith("user=admin;", body, StringComparison.Ordinal);
+    }
+
+    // Row 10, third case
+    [Fact]
+    public async Task RepeatedHeader_Gets400WithoutEchoingTheValue()
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+
+        var context = await host.GetTestServer().SendAsync(c =>
+        {
+            c.Request.Path = "/alpha/wiki";
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = new Microsoft.Extensions.Primitives.StringValues(["alice", "mallory"]);
+        });
+        var body = await context.ReadBodyAsync();
+
+        Assert.Equal(400, context.Response.StatusCode);
+        Assert.Equal("Bad Request: the remote user name is malformed.", body);
+        Assert.DoesNotContain("mallory", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnderscoreVariant_IsNeverHonouredAndIsRemoved()
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X_Remote_User"] = "admin";
+        });
+
+        Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task CustomHeaderName_IsUsed()
+    {
+        using var host = await StartAsync(remoteUser: o =>
+        {
+            o.KnownProxies.Add("127.0.0.1");
+            o.HeaderName = "X-Forwarded-User";
+        });
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Forwarded-User"] = "carol";
+        });
+
+        Assert.StartsWith("user=carol;original=carol;source=Header;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sources_AreAskedInTheConfiguredOrder()
+    {
+        using var host = await StartAsync(
+            remoteUser: o =>
+            {
+                o.KnownProxies.Add("127.0.0.1");
+                o.Sources.Add(RemoteUserSource.Header);
+                o.Sources.Add(RemoteUserSource.Principal);
+            },
+            before: app => app.Use((context, next) =>
+            {
+                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "fromprincipal")], "Cookies"));
+                return next(context);
+            }));
+
+        var withHeader = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = "fromheader";
+        });
+        var withoutHeader = await SendAsync(host, "/alpha/wiki", c => c.Connection.RemoteIpAddress = Loopback);
+
+        Assert.StartsWith("user=fromheader;", withHeader, StringComparison.Ordinal);
+        Assert.StartsWith("user=fromprincipal;", withoutHeader, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SourceNotListed_IsNotAsked()
+    {
+        using var host = await StartAsync(
+            remoteUser: o => o.Sources.Add(RemoteUserSource.ServerVariable),
+            before: app => app.Use((context, next) =>
+            {
+                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "fromprincipal")], "Cookies"));
+                return next(context);
+            }));
+
+        var body = await SendAsync(host, "/alpha/wiki");
+
+        Assert.StartsWith("user=-;original=-;source=-;identity=-;", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("anonymous", 403, "Forbidden: the remote user is not allowed.")]
+    [InlineData(@"CORP\WEB01$", 403, "Forbidden: the remote user is not allowed.")]
+    [InlineData("(null)", 400, "Bad Request: the remote user name is malformed.")]
+    [InlineData("alice,mallory", 400, "Bad Request: the remote user name is malformed.")]
+    [InlineData("ali\u202Ece", 400, "Bad Request: the remote user name is malformed.")]
+    public async Task RefusedValues_GetAFixedResponseAndAnEscapedWarning(string value, int status, string message)
+    {
+        var logs = new TestLoggerProvider();
+        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", value)), logs: logs);
+
+        var context = await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
+        var body = await context.ReadBodyAsync();
+
+        Assert.Equal(status, context.Response.StatusCode);
+        Assert.Equal(message, body);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(message), context.Response.ContentLength);
+        var entry = Assert.Single(logs.Entries, e => e.EventId.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
+        Assert.DoesNotContain('\u202E', entry.Message);
+    }
+
+    [Fact]
+    public async Task LoggedValue_HasControlCharactersEscaped()
+    {
+        var logs = new TestLoggerProvider();
+        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", "alice\r\nINFO forged line")), logs: logs);
+
+        await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
+
+        var entry = Assert.Single(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserMalformed);
+        Assert.Contains("alice\\u000D\\u000AINFO forged line", entry.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', entry.Message);
+    }
+
+    [Fact]
+    public async Task Options_FromTheTracRemoteUserSection_AndUseTracWithoutArguments()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Trac:Environment:ParentDirectory"] = _projects.Path,
+            ["Trac:RemoteUser:Sources:0"] = "Header",
+            ["Trac:RemoteUser:HeaderName"] = "X-User",
+            ["Trac:RemoteUser:KnownProxies:0"] = "127.0.0.1",
+            ["Trac:RemoteUser:Case"] = "Lower",
+            ["Trac:RemoteUser:StripDomain"] = "false",
+        }).Build();
+        using var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s
+                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
+                    .AddTrac(configuration.GetSection("Trac")))
+                .Configure(app =>
+                {
+                    app.UseTrac();
+                    app.Run(Echo);
+                }))
+            .Build();
+        await host.StartAsync();
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-User"] = @"CORP\Dave";
+        });
+
+        Assert.StartsWith(@"user=corp\dave;original=CORP\Dave;source=Header;", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("KnownProxies", "not-an-ip", "Trac:RemoteUser:KnownProxies 'not-an-ip' is not an IP address")]
+    [InlineData("KnownNetworks", "10.0.0.0/99", "Trac:RemoteUser:KnownNetworks '10.0.0.0/99' is not a network")]
+    [InlineData("LoginPaths", "login", "Trac:RemoteUser:LoginPaths 'login' must start with '/'")]
+    [InlineData("HeaderName", "X Remote", "Trac:RemoteUser:HeaderName 'X Remote' is not a header name")]
+    public async Task InvalidOptions_FailAtStartUpNamingTheKey(string key, string value, string message)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Trac:Environment:ParentDirectory"] = _projects.Path,
+            [key == "HeaderName" ? "Trac:RemoteUser:HeaderName" : $"Trac:RemoteUser:{key}:0"] = value,
+        }).Build();
+        using var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s.AddTrac(configuration.GetSection("Trac")))
+                .Configure(_ => { }))
+            .Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidOptionsInThePipeline_FailWhenTheStageIsBuilt()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(remoteUser: o =>
+        {
+            o.Sources.Add(RemoteUserSource.Header);
+            o.Sources.Add(RemoteUserSource.Header);
+        }));
+
+        Assert.Contains("Trac:RemoteUser:Sources lists Header more than once", error.Message, StringComparison.Ordinal);
+    }
+
+    internal static Action<IApplicationBuilder> ServerVariables(params (string Name, string Value)[] variables) => app => app.Use((context, next) =>
+    {
+        var feature = new ServerVariablesFeature();
+        foreach (var (name, value) in variables)
+        {
+            feature[name] = value;
+        }
+
+        context.Features.Set<IServerVariablesFeature>(feature);
+        return next(context);
+    });
+
+    private static void ClearKnownNetworks(ForwardedHeadersOptions options)
+    {
+#pragma warning disable ASPDEPR005 // KnownNetworks is obsolete in favour of KnownIPNetworks on .NET 10.
+        options.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
+        options.KnownIPNetworks.Clear();
+    }
+
+    private Task<IHost> StartAsync(
+        Action<RemoteUserOptions>? remoteUser = null, Action<IApplicationBuilder>? before = null, TestLoggerProvider? logs = null, RequestDelegate? dispatch = null) =>
+        TestHosts.StartAsync(
+            o => o.Environment.ParentDirectory = _projects.Path,
+            t => t.ResolveEnvironment().NormalizeRemoteUser(remoteUser).Dispatch(dispatch ?? Echo),
+            logs: logs,
+            before: before);
+
+    private static async Task<string> SendAsync(IHost host, string path, Action<HttpContext>? configure = null, Action<HttpContext>? onDispatch = null)
+    {
+        var context = await host.GetTestServer().SendAsync(c =>
+        {
+            c.Request.Path = path;
+            if (onDispatch is not null)
+            {
+                c.Items["onDispatch"] = onDispatch;
+            }
+
+            configure?.Invoke(c);
+        });
+        return await context.ReadBodyAsync();
+    }
+
+    private sealed class ServerVariablesFeature : Dictionary<string, string?>, IServerVariablesFeature
+    {
+        string? IServerVariablesFeature.this[string variableName]
+        {
+            get => TryGetValue(variableName, out var value) ? value : null;
+            set => this[variableName] = value;
+        }
+    }
+}
