@@ -15,8 +15,8 @@ public static class TracApplicationBuilderExtensions
 
     /// <summary>
     /// Adds every Trac stage whose options are configured, in order: environment resolution always, remote-user
-    /// normalization when the <c>Trac:RemoteUser</c> section is present. Requests then continue to the rest of the
-    /// pipeline.
+    /// normalization when the <c>Trac:RemoteUser</c> section is present or its options were set in code. Requests then
+    /// continue to the rest of the pipeline.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder, for chaining.</returns>
@@ -25,7 +25,7 @@ public static class TracApplicationBuilderExtensions
     public static IApplicationBuilder UseTrac(this IApplicationBuilder app) => app.UseTrac(trac =>
     {
         trac.ResolveEnvironment();
-        if (trac.IsConfigured("RemoteUser"))
+        if (trac.IsRemoteUserConfigured)
         {
             trac.NormalizeRemoteUser();
         }

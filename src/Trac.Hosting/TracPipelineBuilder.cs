@@ -151,8 +151,8 @@ public sealed class TracPipelineBuilder
         }
     }
 
-    /// <summary>Gets whether a stage's configuration section was present when the options were bound.</summary>
-    internal bool IsConfigured(string section) => _options.ConfiguredSections.Contains(section);
+    /// <summary>Gets whether remote-user options were configured (a <c>Trac:RemoteUser</c> section, or code).</summary>
+    internal bool IsRemoteUserConfigured => _options.ConfiguredSections.Contains("RemoteUser") || !_options.RemoteUser.IsDefault();
 
     private static void UseRemoteUser(IApplicationBuilder app, RemoteUserOptions options)
     {

@@ -41,18 +41,19 @@ internal sealed class ConnectionPeerCapture
 /// <summary>The recorded TCP peer of a request, kept in the feature collection under a private key.</summary>
 internal static class ConnectionPeer
 {
-    // Recorded for a connection without an IP peer (a Unix socket, an in-memory test server): never trusted.
-    private static readonly object s_none = new();
-
-    public static void Set(HttpContext context, IPAddress? peer) =>
-        // Keyed by this type, valued by the address itself: no wrapper object per request.
-        context.Features[typeof(ConnectionPeer)] = (object?)peer ?? s_none;
-
-    /// <summary>Gets the peer recorded at the start of the pipeline, or the connection's address when none was recorded.</summary>
-    public static IPAddress? Get(HttpContext context) => context.Features[typeof(ConnectionPeer)] switch
+    public static void Set(HttpContext context, IPAddress? peer)
     {
-        IPAddress recorded => recorded,
-        { } => null,
-        null => context.Connection.RemoteIpAddress,
-    };
+        // Keyed by this type, valued by the address itself: no wrapper object per request. A connection without an
+        // IP peer (a Unix socket) records nothing, and is never trusted.
+        if (peer is not null)
+        {
+            context.Features[typeof(ConnectionPeer)] = peer;
+        }
+    }
+
+    /// <summary>
+    /// Gets the peer recorded at the start of the pipeline, or <see langword="null"/> (never trusted) when none was:
+    /// falling back to <c>RemoteIpAddress</c> could trust an address taken from <c>X-Forwarded-For</c>.
+    /// </summary>
+    public static IPAddress? Get(HttpContext context) => context.Features[typeof(ConnectionPeer)] as IPAddress;
 }

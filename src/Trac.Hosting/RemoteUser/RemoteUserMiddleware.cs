@@ -24,11 +24,11 @@ internal sealed class RemoteUserMiddleware
 
     private static readonly byte[] s_malformedBody = Encoding.UTF8.GetBytes("Bad Request: the remote user name is malformed.");
     private static readonly byte[] s_refusedBody = Encoding.UTF8.GetBytes("Forbidden: the remote user is not allowed.");
-    private static readonly ClaimsPrincipal s_anonymous = new(new ClaimsIdentity());
 
     private readonly RequestDelegate _next;
     private readonly RemoteUserSettings _settings;
     private readonly ILogger _logger;
+    private int _loginWarned;
 
     public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger)
     {
@@ -39,12 +39,7 @@ internal sealed class RemoteUserMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        string? headerValue = null;
-        var headerRepeated = false;
-        if (_settings.UsesHeader)
-        {
-            (headerValue, headerRepeated) = TakeHeader(context);
-        }
+        var (headerValue, headerRepeated) = TakeHeader(context);
 
         string? original = null;
         RemoteUserSource? originSource = null;
@@ -85,8 +80,9 @@ internal sealed class RemoteUserMiddleware
         context.Features.Set<ITracRemoteUserFeature>(new TracRemoteUserFeature(null, original, originSource));
         if (context.User.Identity?.IsAuthenticated == true)
         {
-            // An authenticated principal without a usable name is anonymous to Trac, and so to [Authorize].
-            context.User = s_anonymous;
+            // An authenticated principal without a usable name is anonymous to Trac, and so to [Authorize]. A new
+            // one each time: a shared principal could be changed by one request and seen by the next.
+            context.User = new ClaimsPrincipal(new ClaimsIdentity());
         }
 
         return IsLoginPath(context.Request.Path) ? ChallengeAsync(context) : _next(context);
@@ -99,7 +95,7 @@ internal sealed class RemoteUserMiddleware
         {
             if (!string.Equals(context.User.Identity!.Name, name, StringComparison.Ordinal))
             {
-                context.User = Rename(context.User, name);
+                context.User = new TracRemoteUserPrincipal(context.User, name);
             }
         }
         else
@@ -113,7 +109,8 @@ internal sealed class RemoteUserMiddleware
         return _next(context);
     }
 
-    // Reads the user header, removing it when the peer is not trusted, and removing look-alikes in every case.
+    // Reads the user header, removing it when it is not a source or the peer is not trusted, and removing look-alikes
+    // in every case.
     private (string? Value, bool Repeated) TakeHeader(HttpContext context)
     {
         var headers = context.Request.Headers;
@@ -140,7 +137,7 @@ internal sealed class RemoteUserMiddleware
             return (null, false);
         }
 
-        var peer = ConnectionPeer.Get(context);
+        var peer = _settings.UsesHeader ? ConnectionPeer.Get(context) : null;
         if (!_settings.Proxies.IsTrusted(peer))
         {
             headers.Remove(_settings.HeaderName);
@@ -169,23 +166,16 @@ internal sealed class RemoteUserMiddleware
         var schemes = context.RequestServices?.GetService<IAuthenticationSchemeProvider>();
         if (schemes is null || await schemes.GetDefaultChallengeSchemeAsync() is null)
         {
-            Log.LoginWithoutAuthentication(_logger, context.Request.Path.Value ?? string.Empty);
+            if (Interlocked.Exchange(ref _loginWarned, 1) == 0)
+            {
+                Log.LoginWithoutAuthentication(_logger, Escape(context.Request.Path.Value ?? string.Empty));
+            }
+
             await TracResponses.WriteTracErrorAsync(context, LoginUnavailableMessage);
             return;
         }
 
         await context.ChallengeAsync();
-    }
-
-    private static ClaimsPrincipal Rename(ClaimsPrincipal principal, string name)
-    {
-        var primary = (ClaimsIdentity)principal.Identity!;
-        var renamed = new ClaimsIdentity(
-            primary.Claims.Where(c => c.Type != primary.NameClaimType).Append(new Claim(primary.NameClaimType, name)),
-            primary.AuthenticationType,
-            primary.NameClaimType,
-            primary.RoleClaimType);
-        return new ClaimsPrincipal(principal.Identities.Select(i => ReferenceEquals(i, primary) ? renamed : i));
     }
 
     /// <summary>Makes a client-supplied value safe for a log line: no control characters, bounded length.</summary>
@@ -195,7 +185,8 @@ internal sealed class RemoteUserMiddleware
         var escaped = new StringBuilder(Math.Min(value.Length, Limit) + 16);
         foreach (var c in value.AsSpan(0, Math.Min(value.Length, Limit)))
         {
-            if (char.IsControl(c) || char.IsSurrogate(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format || c == '"' || c == '\\')
+            if (char.IsControl(c) || char.IsSurrogate(c) || c is '"' or '\\' or '\u2028' or '\u2029' ||
+                CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
             {
                 escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
             }

@@ -13,14 +13,17 @@ internal sealed class RemoteUserNormalizer
     private static readonly string[] s_reservedNames = ["anonymous", "authenticated"];
 
     private readonly bool _stripDomain;
+    private readonly string[] _localDomains;
     private readonly string[] _localRealms;
     private readonly RemoteUserCase _case;
     private readonly int _maxLength;
     private readonly bool _allowMachineAccounts;
 
-    public RemoteUserNormalizer(bool stripDomain, IEnumerable<string> localRealms, RemoteUserCase @case, int maxLength, bool allowMachineAccounts)
+    public RemoteUserNormalizer(
+        bool stripDomain, IEnumerable<string> localRealms, RemoteUserCase @case, int maxLength, bool allowMachineAccounts, IEnumerable<string>? localDomains = null)
     {
         _stripDomain = stripDomain;
+        _localDomains = (localDomains ?? []).Where(d => !string.IsNullOrWhiteSpace(d)).Select(d => d.Trim()).ToArray();
         _localRealms = localRealms.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => r.Trim()).ToArray();
         _case = @case;
         _maxLength = maxLength;
@@ -28,7 +31,7 @@ internal sealed class RemoteUserNormalizer
     }
 
     public static RemoteUserNormalizer Create(RemoteUserOptions options) =>
-        new(options.StripDomain, options.LocalRealms, options.Case, options.MaxLength, options.AllowMachineAccounts);
+        new(options.StripDomain, options.LocalRealms, options.Case, options.MaxLength, options.AllowMachineAccounts, options.LocalDomains);
 
     public RemoteUserResult Normalize(string? raw)
     {
@@ -38,7 +41,7 @@ internal sealed class RemoteUserNormalizer
         }
 
         // Bound the work before looking closer: the cap applies to the raw value too.
-        if (raw.Length > _maxLength + 64)
+        if (raw.Length - 64 > _maxLength)
         {
             return RemoteUserResult.Malformed("longer than the maximum length");
         }
@@ -76,6 +79,11 @@ internal sealed class RemoteUserNormalizer
 
             if (_stripDomain)
             {
+                if (_localDomains.Length > 0 && !_localDomains.Contains(name[..backslash].Trim(), StringComparer.OrdinalIgnoreCase))
+                {
+                    return RemoteUserResult.Refused("a domain that is not listed as local");
+                }
+
                 name = name[(backslash + 1)..].Trim();
             }
         }
@@ -104,6 +112,17 @@ internal sealed class RemoteUserNormalizer
 
                 name = user;
             }
+        }
+
+        // What stripping uncovered gets the same checks as the whole value had.
+        if (name == "(null)")
+        {
+            return RemoteUserResult.Malformed("the literal '(null)'");
+        }
+
+        if (s_anonymousLogons.Contains(name, StringComparer.OrdinalIgnoreCase))
+        {
+            return RemoteUserResult.Anonymous;
         }
 
         name = Fold(name.Normalize(NormalizationForm.FormC));
@@ -147,7 +166,7 @@ internal sealed class RemoteUserNormalizer
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
-            if (char.IsControl(c))
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
             {
                 return true;
             }

@@ -40,8 +40,17 @@ public sealed class RemoteUserOptions
     /// Gets or sets a value indicating whether a Windows domain is cut off: <c>CORP\alice</c> becomes
     /// <c>alice</c> (Apache's <c>SSPIOmitDomain</c>, the seeds' IIS fix). A name with two or more <c>\</c> is refused.
     /// </summary>
-    /// <value><see langword="true"/>.</value>
+    /// <value><see langword="true"/>. Users of different domains with the same name then become one user; list
+    /// <see cref="LocalDomains"/> when more than one domain can log in.</value>
     public bool StripDomain { get; set; } = true;
+
+    /// <summary>
+    /// Gets the Windows domains whose users are local when <see cref="StripDomain"/> is on (compared
+    /// case-insensitively). When any domain is listed, a name from another domain is refused, so that
+    /// <c>OTHER\alice</c> cannot become <c>CORP\alice</c>'s <c>alice</c>.
+    /// </summary>
+    /// <value>Empty: every domain is stripped, as Apache's <c>SSPIOmitDomain</c> does.</value>
+    public IList<string> LocalDomains { get; } = new List<string>();
 
     /// <summary>
     /// Gets the Kerberos realms whose users are local: <c>alice@CORP.EXAMPLE.COM</c> becomes <c>alice</c> when
@@ -93,8 +102,19 @@ public sealed class RemoteUserOptions
         CopyTo(KnownProxies, clone.KnownProxies);
         CopyTo(KnownNetworks, clone.KnownNetworks);
         CopyTo(LocalRealms, clone.LocalRealms);
+        CopyTo(LocalDomains, clone.LocalDomains);
         CopyTo(LoginPaths, clone.LoginPaths);
         return clone;
+    }
+
+    /// <summary>Returns whether every option still has its default value (nothing was configured).</summary>
+    internal bool IsDefault()
+    {
+        var defaults = new RemoteUserOptions();
+        return Sources.Count == 0 && KnownProxies.Count == 0 && KnownNetworks.Count == 0 && LocalRealms.Count == 0 &&
+            LocalDomains.Count == 0 && LoginPaths.Count == 0 && HeaderName == defaults.HeaderName &&
+            StripDomain == defaults.StripDomain && Case == defaults.Case && MaxLength == defaults.MaxLength &&
+            AllowMachineAccounts == defaults.AllowMachineAccounts && ChallengeLoginPaths == defaults.ChallengeLoginPaths;
     }
 
     private static void CopyTo<T>(IList<T> from, IList<T> to)

@@ -86,6 +86,11 @@ internal sealed class RemoteUserSettings
             errors.Add($"Trac:RemoteUser:LoginPaths '{path}' must start with '/', such as '/login'.");
         }
 
+        foreach (var domain in options.LocalDomains.Where(d => d?.Contains('\\', StringComparison.Ordinal) == true))
+        {
+            errors.Add($"Trac:RemoteUser:LocalDomains '{domain}' holds a '\\'; list the domain alone, such as 'CORP'.");
+        }
+
         if (!Enum.IsDefined(options.Case))
         {
             errors.Add($"Trac:RemoteUser:Case '{options.Case}' is not one of Preserve, Lower, Upper.");

@@ -188,13 +188,16 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
             remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
             before: app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }));
 
+        string? address = null;
+
         var body = await SendAsync(host, "/alpha/wiki", c =>
         {
             c.Connection.RemoteIpAddress = Loopback;
             c.Request.Headers["X-Forwarded-For"] = "198.51.100.7";
             c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        }, onDispatch: c => address = c.Connection.RemoteIpAddress?.ToString());
 
+        Assert.Equal("198.51.100.7", address);
         Assert.StartsWith("user=admin;", body, StringComparison.Ordinal);
     }
 
@@ -396,6 +399,200 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         }));
 
         Assert.Contains("Trac:RemoteUser:Sources lists Header more than once", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HeaderThatIsNotASource_IsRemovedFromEveryPeer()
+    {
+        using var host = await StartAsync(remoteUser: o =>
+        {
+            o.Sources.Add(RemoteUserSource.Principal);
+            o.KnownProxies.Add("127.0.0.1");
+        });
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = "admin";
+            c.Request.Headers["X_Remote_User"] = "admin";
+        });
+
+        Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task HeaderAndLookAlikeFromUntrustedPeer_AreBothRemoved()
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Stranger;
+            c.Request.Headers["X-Remote-User"] = "admin";
+            c.Request.Headers["X_REMOTE-user"] = "admin";
+        });
+
+        Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
+    }
+
+    [Fact]
+    public async Task KnownProxyWrittenAsMappedAddress_TrustsThePlainIPv4Peer()
+    {
+        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("::ffff:127.0.0.1"));
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = "admin";
+        });
+
+        Assert.StartsWith("user=admin;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PeerRewrittenBeforeTheRecording_WouldNotMatter_NoRecordedPeerIsNeverTrusted()
+    {
+        // TestServer connections have no IP peer unless a test gives one: nothing is recorded, nothing trusted,
+        // even though a middleware sets RemoteIpAddress to a trusted address before the stage runs.
+        using var host = await StartAsync(
+            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
+            before: app => app.Use((context, next) =>
+            {
+                context.Connection.RemoteIpAddress = Loopback;
+                return next(context);
+            }));
+
+        var body = await SendAsync(host, "/alpha/wiki", c => c.Request.Headers["X-Remote-User"] = "admin");
+
+        Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RenamedPrincipal_KeepsTheOriginalRoleChecks()
+    {
+        var original = new GroupPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, @"CORP\Alice")], "Negotiate"), @"CORP\Developers");
+        using var host = await StartAsync(before: app => app.Use((context, next) =>
+        {
+            context.User = original;
+            return next(context);
+        }));
+        ClaimsPrincipal? seen = null;
+
+        await SendAsync(host, "/alpha/wiki", onDispatch: c => seen = c.User);
+
+        var renamed = Assert.IsType<TracRemoteUserPrincipal>(seen);
+        Assert.Equal("Alice", renamed.Identity!.Name);
+        Assert.Equal("Negotiate", renamed.Identity.AuthenticationType);
+        Assert.True(renamed.IsInRole(@"CORP\Developers"));
+        Assert.False(renamed.IsInRole(@"CORP\Admins"));
+        Assert.Same(original, renamed.OriginalPrincipal);
+    }
+
+    [Fact]
+    public async Task AnonymousReplacement_IsNotSharedBetweenRequests()
+    {
+        using var host = await StartAsync(before: app => app.Use((context, next) =>
+        {
+            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, string.Empty)], "Negotiate"));
+            return next(context);
+        }));
+        var seen = new List<ClaimsPrincipal>();
+
+        await SendAsync(host, "/alpha/wiki", onDispatch: c =>
+        {
+            seen.Add(c.User);
+            c.User.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Name, "mallory")], "Forged"));
+        });
+        await SendAsync(host, "/alpha/wiki", onDispatch: c => seen.Add(c.User));
+
+        Assert.NotSame(seen[0], seen[1]);
+        Assert.DoesNotContain(seen[1].Identities, i => i.IsAuthenticated);
+    }
+
+    [Fact]
+    public async Task UseTracWithoutArguments_AddsTheStageWhenItsOptionsWereSetInCode()
+    {
+        using var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s
+                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
+                    .AddTrac(o =>
+                    {
+                        o.Environment.ParentDirectory = _projects.Path;
+                        o.RemoteUser.KnownProxies.Add("127.0.0.1");
+                    }))
+                .Configure(app =>
+                {
+                    app.UseTrac();
+                    app.Run(Echo);
+                }))
+            .Build();
+        await host.StartAsync();
+
+        var body = await SendAsync(host, "/alpha/wiki", c =>
+        {
+            c.Connection.RemoteIpAddress = Loopback;
+            c.Request.Headers["X-Remote-User"] = "erin";
+        });
+
+        Assert.StartsWith("user=erin;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryKey_BindsFromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Trac:RemoteUser:Sources:0"] = "ServerVariable",
+            ["Trac:RemoteUser:Sources:1"] = "Header",
+            ["Trac:RemoteUser:HeaderName"] = "X-User",
+            ["Trac:RemoteUser:KnownProxies:0"] = "10.0.0.1",
+            ["Trac:RemoteUser:KnownNetworks:0"] = "10.1.0.0/16",
+            ["Trac:RemoteUser:StripDomain"] = "false",
+            ["Trac:RemoteUser:LocalDomains:0"] = "CORP",
+            ["Trac:RemoteUser:LocalRealms:0"] = "CORP.EXAMPLE.COM",
+            ["Trac:RemoteUser:Case"] = "Upper",
+            ["Trac:RemoteUser:MaxLength"] = "64",
+            ["Trac:RemoteUser:AllowMachineAccounts"] = "true",
+            ["Trac:RemoteUser:LoginPaths:0"] = "/signin",
+            ["Trac:RemoteUser:ChallengeLoginPaths"] = "false",
+        }).Build();
+        using var services = new ServiceCollection().AddTrac(configuration.GetSection("Trac")).BuildServiceProvider();
+
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TracOptions>>().Value.RemoteUser;
+
+        Assert.Equal([RemoteUserSource.ServerVariable, RemoteUserSource.Header], options.Sources);
+        Assert.Equal("X-User", options.HeaderName);
+        Assert.Equal(["10.0.0.1"], options.KnownProxies);
+        Assert.Equal(["10.1.0.0/16"], options.KnownNetworks);
+        Assert.False(options.StripDomain);
+        Assert.Equal(["CORP"], options.LocalDomains);
+        Assert.Equal(["CORP.EXAMPLE.COM"], options.LocalRealms);
+        Assert.Equal(RemoteUserCase.Upper, options.Case);
+        Assert.Equal(64, options.MaxLength);
+        Assert.True(options.AllowMachineAccounts);
+        Assert.Equal(["/signin"], options.LoginPaths);
+        Assert.False(options.ChallengeLoginPaths);
+    }
+
+    [Fact]
+    public void Validation_ReportsMaxLengthCaseAndDomains()
+    {
+        var options = new RemoteUserOptions { MaxLength = 0, Case = (RemoteUserCase)7 };
+        options.LocalDomains.Add(@"CORP\alice");
+
+        var errors = RemoteUserSettings.Validate(options);
+
+        Assert.Contains(errors, e => e.StartsWith("Trac:RemoteUser:MaxLength 0 must be at least 1", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Trac:RemoteUser:Case '7' is not one of Preserve, Lower, Upper", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith(@"Trac:RemoteUser:LocalDomains 'CORP\alice' holds a '\'", StringComparison.Ordinal));
+    }
+
+    private sealed class GroupPrincipal(ClaimsIdentity identity, string group) : ClaimsPrincipal(identity)
+    {
+        // Like WindowsPrincipal: group membership is not a role claim.
+        public override bool IsInRole(string role) => role == group;
     }
 
     internal static Action<IApplicationBuilder> ServerVariables(params (string Name, string Value)[] variables) => app => app.Use((context, next) =>

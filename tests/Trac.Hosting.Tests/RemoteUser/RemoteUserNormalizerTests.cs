@@ -8,8 +8,9 @@ namespace Trac.Hosting.Tests.RemoteUser;
 public sealed class RemoteUserNormalizerTests
 {
     private static RemoteUserNormalizer Normalizer(
-        bool stripDomain = true, string[]? realms = null, RemoteUserCase @case = RemoteUserCase.Preserve, int maxLength = 256, bool machines = false) =>
-        new(stripDomain, realms ?? [], @case, maxLength, machines);
+        bool stripDomain = true, string[]? realms = null, RemoteUserCase @case = RemoteUserCase.Preserve, int maxLength = 256, bool machines = false,
+        string[]? domains = null) =>
+        new(stripDomain, realms ?? [], @case, maxLength, machines, domains);
 
     // Row 1
     [Fact]
@@ -173,6 +174,39 @@ public sealed class RemoteUserNormalizerTests
     public void NothingLeftOrAmbiguousRealm_IsMalformed(string value) =>
         Assert.Equal(RemoteUserOutcome.Malformed, Normalizer(realms: ["CORP.EXAMPLE.COM"]).Normalize(value).Outcome);
 
+    [Theory]
+    [InlineData(@"CORP\(null)")]
+    [InlineData("(null)@CORP.EXAMPLE.COM")]
+    public void NullLiteralUncoveredByStripping_IsRefused(string value) =>
+        Assert.Equal(RemoteUserOutcome.Malformed, Normalizer(realms: ["CORP.EXAMPLE.COM"]).Normalize(value).Outcome);
+
+    [Theory]
+    [InlineData(@"CORP\ANONYMOUS LOGON")]
+    [InlineData("ANONYMOUS LOGON@CORP.EXAMPLE.COM")]
+    public void AnonymousLogonUncoveredByStripping_IsAnonymous(string value) =>
+        Assert.Equal(RemoteUserOutcome.Anonymous, Normalizer(realms: ["CORP.EXAMPLE.COM"]).Normalize(value).Outcome);
+
+    [Fact]
+    public void LocalDomains_StripListedDomainsAndRefuseOthers()
+    {
+        var normalizer = Normalizer(domains: ["CORP"]);
+
+        Assert.Equal("User(alice)", normalizer.Normalize(@"corp\alice").ToString());
+        Assert.Equal(RemoteUserOutcome.Refused, normalizer.Normalize(@"OTHER\alice").Outcome);
+        Assert.Equal(RemoteUserOutcome.Refused, normalizer.Normalize(@"\alice").Outcome);
+        Assert.Equal("User(alice)", normalizer.Normalize("alice").ToString());
+    }
+
+    [Fact]
+    public void HugeMaxLength_DoesNotOverflow() =>
+        Assert.Equal("User(alice)", Normalizer(maxLength: int.MaxValue).Normalize("alice").ToString());
+
+    [Theory]
+    [InlineData("ali\u2028ce")]
+    [InlineData("ali\u2029ce")]
+    public void LineAndParagraphSeparators_AreRefused(string value) =>
+        Assert.Equal(RemoteUserOutcome.Malformed, Normalizer().Normalize(value).Outcome);
+
     [Fact]
     public void SurroundingBlanks_AreTrimmed() => Assert.Equal("User(alice)", Normalizer().Normalize(@"  CORP\ alice  ").ToString());
 
@@ -185,7 +219,7 @@ public sealed class RemoteUserNormalizerTests
         [
             "a", "Z", "i", "I", "\u0130", "\u0131", "\u00DF", "\u212A", "e\u0301", "\u00E9", "\u1E9E", "\u01C5", "\u03A3", "\u03C2",
             "\\", "@", "$", "/", " ", ".", "-", "_", "CORP", "corp.example.com", "CORP.EXAMPLE.COM", "anonymous", "\uD83D\uDE00",
-            "\u0345", "\uFB01", "\u2126",
+            "\u0345", "\uFB01", "\u2126", "(null)", "ANONYMOUS LOGON", "NT AUTHORITY", ",", "\u2028",
         ];
         var normalizers = new[]
         {
@@ -194,6 +228,7 @@ public sealed class RemoteUserNormalizerTests
             Normalizer(realms: ["CORP.EXAMPLE.COM"], @case: RemoteUserCase.Lower),
             Normalizer(@case: RemoteUserCase.Upper, machines: true),
             Normalizer(stripDomain: false, realms: ["corp.example.com"], @case: RemoteUserCase.Upper, maxLength: 12),
+            Normalizer(realms: ["CORP.EXAMPLE.COM"], domains: ["CORP"]),
         };
         var users = 0;
         for (var i = 0; i < 20_000; i++)
