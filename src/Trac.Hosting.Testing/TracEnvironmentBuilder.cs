@@ -14,6 +14,7 @@ public sealed class TracEnvironmentBuilder
     private string? _version = "Trac Environment Version 1";
     private bool _writeTracIni = true;
     private string? _rawTracIni;
+    private readonly Dictionary<string, (string Name, string Content)[]> _plugins = new(StringComparer.Ordinal);
 
     /// <summary>Sets <c>[project] name</c> and, when given, <c>[project] descr</c>.</summary>
     /// <param name="name">The project name.</param>
@@ -71,6 +72,18 @@ public sealed class TracEnvironmentBuilder
         return this;
     }
 
+    /// <summary>Writes a plugin archive <c>plugins/&lt;name&gt;.zip</c> holding the given files.</summary>
+    /// <param name="name">The plugin's name (the archive's file name without <c>.zip</c>).</param>
+    /// <param name="files">Entry names (with <c>/</c>) and their text.</param>
+    /// <returns>This builder.</returns>
+    public TracEnvironmentBuilder WithPlugin(string name, params (string Name, string Content)[] files)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(files);
+        _plugins[name] = files;
+        return this;
+    }
+
     /// <summary>Writes <paramref name="firstLine"/> as the <c>VERSION</c> file, for an unknown-version environment.</summary>
     /// <param name="firstLine">The file's content.</param>
     /// <returns>This builder.</returns>
@@ -116,6 +129,11 @@ public sealed class TracEnvironmentBuilder
         if (_writeTracIni)
         {
             File.WriteAllText(Path.Combine(path, "conf", "trac.ini"), _rawTracIni ?? RenderIni());
+        }
+
+        foreach (var (name, files) in _plugins)
+        {
+            TracPluginArchive.Write(Path.Combine(path, "plugins", name + ".zip"), files);
         }
 
         foreach (var (relativePath, content) in _htdocs)

@@ -95,6 +95,20 @@ public sealed class TracTestDirectory : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Writes (or replaces) the plugin archive <c>plugins/&lt;plugin&gt;.zip</c> of an environment, for tests of plugin
+    /// changes while a host runs. The archive appears at once, complete.
+    /// </summary>
+    /// <param name="name">The environment's name.</param>
+    /// <param name="plugin">The plugin's name.</param>
+    /// <param name="files">Entry names (with <c>/</c>) and their text.</param>
+    /// <returns>The full path of the archive.</returns>
+    public string WritePlugin(string name, string plugin, params (string Name, string Content)[] files)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(plugin);
+        return TracPluginArchive.Write(System.IO.Path.Combine(ChildPath(name), "plugins", plugin + ".zip"), files);
+    }
+
     /// <summary>Deletes the directory and everything in it. Failures (a file still open) are ignored.</summary>
     public void Dispose()
     {

@@ -14,9 +14,9 @@ public static class TracApplicationBuilderExtensions
     private const string GlobalEndpointRouteBuilderKey = "__GlobalEndpointRouteBuilder";
 
     /// <summary>
-    /// Adds every Trac stage whose options are configured, in order: environment resolution always, remote-user
-    /// normalization when the <c>Trac:RemoteUser</c> section is present or its options were set in code. Requests then
-    /// continue to the rest of the pipeline.
+    /// Adds every Trac stage whose options are configured, in order: environment resolution always; remote-user
+    /// normalization and the plugin cache when their section (<c>Trac:RemoteUser</c>, <c>Trac:PluginCache</c>) is
+    /// present or their options were set in code. Requests then continue to the rest of the pipeline.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder, for chaining.</returns>
@@ -28,6 +28,11 @@ public static class TracApplicationBuilderExtensions
         if (trac.IsRemoteUserConfigured)
         {
             trac.NormalizeRemoteUser();
+        }
+
+        if (trac.IsPluginCacheConfigured)
+        {
+            trac.UsePluginCache();
         }
     });
 

@@ -1,4 +1,5 @@
 using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
@@ -22,6 +23,11 @@ public sealed class TracOptions
     /// Gets the options of the remote-user normalization stage (section <c>Trac:RemoteUser</c>).
     /// </summary>
     public RemoteUserOptions RemoteUser { get; } = new();
+
+    /// <summary>
+    /// Gets the options of the plugin (egg) cache stage (section <c>Trac:PluginCache</c>).
+    /// </summary>
+    public PluginCacheOptions PluginCache { get; } = new();
 
     /// <summary>Gets the names of the configuration sections present when the options were bound (for <c>UseTrac()</c>).</summary>
     internal HashSet<string> ConfiguredSections { get; } = new(StringComparer.OrdinalIgnoreCase);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
@@ -11,6 +12,7 @@ internal sealed class TracOptionsValidator : IValidateOptions<TracOptions>
     {
         var errors = EnvironmentSettings.Validate(options.Environment);
         errors.AddRange(RemoteUserSettings.Validate(options.RemoteUser));
+        errors.AddRange(PluginCacheSettings.Validate(options.PluginCache));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

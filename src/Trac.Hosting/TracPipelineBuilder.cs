@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
@@ -26,6 +27,7 @@ public sealed class TracPipelineBuilder
     private readonly List<Action<IApplicationBuilder>> _steps = [];
     private readonly HashSet<TracStage> _stages = [];
     private readonly TracOptions _options;
+    private EnvironmentCatalog? _catalog;
 
     internal TracPipelineBuilder(IApplicationBuilder app)
     {
@@ -51,7 +53,7 @@ public sealed class TracPipelineBuilder
         {
             var options = _options.Environment.Clone();
             configure?.Invoke(options);
-            UseEnvironmentResolution(app, options);
+            _catalog = UseEnvironmentResolution(app, options);
         });
         return this;
     }
@@ -72,6 +74,26 @@ public sealed class TracPipelineBuilder
             var options = _options.RemoteUser.Clone();
             configure?.Invoke(options);
             UseRemoteUser(app, options);
+        });
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the plugin (egg) cache: the environment's plugin archives (<c>&lt;env&gt;/plugins/*.zip</c>) are extracted
+    /// once, safely and atomically, into a protected cache directory, and the result is available through
+    /// <c>HttpContext.GetTracPluginCache()</c>. Plugin changes are noticed without a restart.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:PluginCache</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException"><c>ResolveEnvironment()</c> was not added before, or the stage was
+    /// already added, or added after a later stage or after <c>Dispatch</c>.</exception>
+    public TracPipelineBuilder UsePluginCache(Action<PluginCacheOptions>? configure = null)
+    {
+        AddStage(TracStage.UsePluginCache, [TracStage.ResolveEnvironment], app =>
+        {
+            var options = _options.PluginCache.Clone();
+            configure?.Invoke(options);
+            UsePluginCacheStage(app, options, _catalog!);
         });
         return this;
     }
@@ -171,7 +193,28 @@ public sealed class TracPipelineBuilder
         app.UseMiddleware<RemoteUserMiddleware>(settings, logger);
     }
 
-    private static void UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)
+    /// <summary>Gets whether plugin cache options were configured (a <c>Trac:PluginCache</c> section, or code).</summary>
+    internal bool IsPluginCacheConfigured => _options.ConfiguredSections.Contains("PluginCache") || !_options.PluginCache.IsDefault();
+
+    private static void UsePluginCacheStage(IApplicationBuilder app, PluginCacheOptions options, EnvironmentCatalog catalog)
+    {
+        var services = app.ApplicationServices;
+        var settings = PluginCacheSettings.Create(options, catalog.Settings, services.GetRequiredService<TracProcessEnvironment>().GetVariable);
+        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.PluginCache");
+        var timeProvider = services.GetRequiredService<TimeProvider>();
+        var extractor = new PluginExtractor(settings.Limits, settings.ConfigureExtractionPipeline, timeProvider, settings.LockTimeout, logger);
+        var provider = new PluginSetProvider(settings, extractor, catalog, timeProvider, logger);
+        services.GetRequiredService<TracMarkerService>().Own(provider);
+        foreach (var directory in settings.KnownAtStartUp())
+        {
+            // Fail at start-up, not on the first request, for every directory already known.
+            PluginCacheDirectory.Prepare(directory, settings.AllowInsecureDirectory, logger);
+        }
+
+        app.UseMiddleware<PluginCacheMiddleware>(provider);
+    }
+
+    private static EnvironmentCatalog UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)
     {
         var services = app.ApplicationServices;
         var contentRoot = services.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
@@ -200,5 +243,6 @@ public sealed class TracPipelineBuilder
         var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, services.GetRequiredService<TimeProvider>(), settings.ReloadDelay, logger);
         owner.Own(index);
         app.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
+        return catalog;
     }
 }

@@ -2,7 +2,7 @@ namespace Trac.Hosting.Diagnostics;
 
 /// <summary>
 /// The event ids of every log message Trac.Hosting writes, in one place so they stay stable and unique.
-/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user.
+/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user, 4xx plugin cache.
 /// </summary>
 internal static class EventIds
 {
@@ -31,4 +31,12 @@ internal static class EventIds
     public const int LoginWithoutAuthentication = 303;
     public const int HeaderSourceTrustsNoProxy = 304;
     public const int LookAlikeHeaderRemoved = 305;
+
+    public const int InsecurePluginCacheAccepted = 400;
+    public const int PluginExtracted = 401;
+    public const int PluginArchiveRefused = 402;
+    public const int PluginSetChanged = 403;
+    public const int PluginCacheUnavailable = 404;
+    public const int PluginSetRefreshFailed = 405;
+    public const int StalePluginRemoved = 406;
 }

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http;
+using Trac.Hosting.Environments;
+
+namespace Trac.Hosting.PluginCache;
+
+/// <summary>
+/// The plugin cache stage: finds the request's cache directory (server variable <c>PYTHON_EGG_CACHE</c> &gt;
+/// options &gt; process variable &gt; default), makes sure the environment's plugin archives are extracted there, and
+/// exposes the plugin set as <see cref="ITracPluginCacheFeature"/>. A known environment costs no file-system work.
+/// </summary>
+internal sealed class PluginCacheMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly PluginSetProvider _provider;
+
+    public PluginCacheMiddleware(RequestDelegate next, PluginSetProvider provider)
+    {
+        _next = next;
+        _provider = provider;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var environment = context.Features.Get<ITracEnvironmentFeature>()?.Environment
+            ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
+
+        var requested = context.GetServerVariable(PluginCacheSettings.ServerVariable);
+        var cacheDirectory = string.IsNullOrEmpty(requested)
+            ? _provider.Settings.DefaultFor(environment.Path)
+            : _provider.Settings.Environment.ResolvePath(requested);
+        if (_provider.Prepare(cacheDirectory) is { } error)
+        {
+            await TracResponses.WriteTracErrorAsync(context, error);
+            return;
+        }
+
+        var set = await _provider.GetAsync(environment.Path, cacheDirectory, context.RequestAborted);
+        var previous = context.Features.Get<ITracPluginCacheFeature>();
+        context.Features.Set<ITracPluginCacheFeature>(set);
+        set.Acquire();
+        try
+        {
+            await _next(context);
+        }
+        finally
+        {
+            set.Release();
+            context.Features.Set(previous);
+        }
+    }
+}
