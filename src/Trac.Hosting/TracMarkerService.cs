@@ -1,4 +1,5 @@
 using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
 
 namespace Trac.Hosting;
 
@@ -26,6 +27,18 @@ internal sealed class TracMarkerService : IDisposable
             lock (_owned)
             {
                 return _owned.OfType<EnvironmentCatalog>().ToArray();
+            }
+        }
+    }
+
+    /// <summary>Gets the plugin set providers of the pipelines built so far (for diagnostics and tests).</summary>
+    internal IReadOnlyList<PluginSetProvider> PluginProviders
+    {
+        get
+        {
+            lock (_owned)
+            {
+                return _owned.OfType<PluginSetProvider>().ToArray();
             }
         }
     }

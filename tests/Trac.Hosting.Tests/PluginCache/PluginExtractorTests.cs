@@ -1,0 +1,308 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+using Trac.Hosting.PluginCache;
+using Trac.Hosting.Testing;
+
+namespace Trac.Hosting.Tests.PluginCache;
+
+/// <summary>Extraction into content-addressed folders: atomic, once across threads and processes, shared by content.</summary>
+public sealed class PluginExtractorTests : IDisposable
+{
+    private static readonly PluginArchiveLimits Limits = new(10_000, 64L * 1024 * 1024, 1000);
+    private readonly TracTestDirectory _directory = new();
+    private readonly string _cache;
+
+    public PluginExtractorTests()
+    {
+        _cache = _directory.CreateDirectory("cache");
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Archive_IsExtractedToItsContentFolderWithAMarker()
+    {
+        var archive = Archive("Tracker", ("lib/Tracker.dll", "binary"), ("content/site.css", "body{}"));
+
+        var (plugin, extracted) = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+
+        Assert.True(extracted);
+        Assert.Equal("Tracker", plugin.Name);
+        Assert.Equal(archive, plugin.SourceArchive);
+        Assert.Matches("^[0-9a-f]{64}$", plugin.ContentHash);
+        Assert.Equal(Path.Combine(_cache, "Tracker-" + plugin.ContentHash[..16]), plugin.Directory);
+        Assert.Equal("binary", File.ReadAllText(Path.Combine(plugin.Directory, "lib", "Tracker.dll")));
+        Assert.Equal("body{}", File.ReadAllText(Path.Combine(plugin.Directory, "content", "site.css")));
+        Assert.True(PluginExtractor.IsComplete(plugin.Directory));
+        Assert.DoesNotContain(Directory.EnumerateDirectories(_cache), d => Path.GetFileName(d).StartsWith(".tmp-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CompleteFolder_IsReusedWithoutExtracting()
+    {
+        var archive = Archive("p", ("a.txt", "a"));
+        var extractor = Extractor();
+        var first = await extractor.EnsureAsync(archive, _cache, CancellationToken.None);
+
+        var second = await extractor.EnsureAsync(archive, _cache, CancellationToken.None);
+        var otherInstance = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+
+        Assert.True(first.Extracted);
+        Assert.False(second.Extracted);
+        Assert.False(otherInstance.Extracted);
+        Assert.Equal(first.Plugin.Directory, otherInstance.Plugin.Directory);
+    }
+
+    [Fact]
+    public async Task SameArchiveInManyEnvironments_IsExtractedOnce()
+    {
+        var extractor = Extractor();
+        var results = new List<(TracPlugin Plugin, bool Extracted)>();
+        for (var i = 0; i < 50; i++)
+        {
+            var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, $"env{i}", "plugins", "Shared.zip"), ("lib/Shared.dll", "same bytes"));
+            results.Add(await extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+        }
+
+        Assert.Single(results, r => r.Extracted);
+        Assert.Single(results.Select(r => r.Plugin.Directory).Distinct());
+        Assert.Single(Directory.EnumerateDirectories(_cache));
+    }
+
+    [Fact]
+    public async Task ChangedContent_GetsANewFolder()
+    {
+        var archive = Archive("p", ("a.txt", "one"));
+        var first = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+        Archive("p", ("a.txt", "two"));
+
+        var second = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+
+        Assert.NotEqual(first.Plugin.Directory, second.Plugin.Directory);
+        Assert.Equal("two", File.ReadAllText(Path.Combine(second.Plugin.Directory, "a.txt")));
+        Assert.Equal("one", File.ReadAllText(Path.Combine(first.Plugin.Directory, "a.txt")));
+    }
+
+    [Fact]
+    public async Task FolderWithoutMarker_IsCleanedAndRedone()
+    {
+        var archive = Archive("p", ("a.txt", "real"));
+        var (plugin, _) = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+        // A crash in the middle of an extraction, as another tool could leave it.
+        File.Delete(Path.Combine(plugin.Directory, PluginExtractor.MarkerName));
+        File.WriteAllText(Path.Combine(plugin.Directory, "a.txt"), "half");
+        File.WriteAllText(Path.Combine(plugin.Directory, "junk.txt"), "left over");
+
+        var again = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+
+        Assert.True(again.Extracted);
+        Assert.Equal("real", File.ReadAllText(Path.Combine(plugin.Directory, "a.txt")));
+        Assert.False(File.Exists(Path.Combine(plugin.Directory, "junk.txt")));
+        Assert.True(PluginExtractor.IsComplete(plugin.Directory));
+    }
+
+    [Fact]
+    public async Task UnsafeArchive_WritesNothingAnywhere()
+    {
+        var archive = Archive("evil", ("good.txt", "fine"), ("../cache-evil/x", "escaped"));
+        var before = Snapshot(_directory.Path);
+
+        var error = await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => Extractor().EnsureAsync(archive, _cache, CancellationToken.None));
+
+        Assert.Contains("../cache-evil/x", error.Message, StringComparison.Ordinal);
+        // Only the folder's lock file may appear; no plugin folder, no temporary folder, nothing outside the cache.
+        Assert.Equal(before, Snapshot(_directory.Path).Where(p => !p.EndsWith(".lock", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task ArchiveLyingAboutItsSize_IsStoppedWhileExpanding()
+    {
+        // Declared sizes come from the archive; the bytes actually written are counted too.
+        var archive = Archive("p", ("a.bin", new string('a', 5000)));
+        var extractor = new PluginExtractor(Limits with { MaxTotalSize = 4000 }, null, TimeProvider.System, TimeSpan.FromSeconds(5), NullLogger.Instance);
+
+        await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+        Assert.Empty(Directory.EnumerateDirectories(_cache));
+    }
+
+    [Fact]
+    public async Task CorruptArchive_FailsWithoutRetryOrLeftovers()
+    {
+        var archive = Path.Combine(_directory.Path, "plugins", "broken.zip");
+        Directory.CreateDirectory(Path.GetDirectoryName(archive)!);
+        File.WriteAllText(archive, "this is not a zip file");
+        var attempts = 0;
+        var extractor = Extractor();
+        extractor.BeforeExtract = _ => attempts++;
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+
+        Assert.Equal(1, attempts);
+        Assert.Empty(Directory.EnumerateDirectories(_cache));
+    }
+
+    [Fact]
+    public async Task TransientIOException_IsRetriedByTheHostsPipeline()
+    {
+        var archive = Archive("p", ("a.txt", "a"));
+        var retries = 0;
+        var extractor = new PluginExtractor(Limits, builder => builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<IOException>(),
+            MaxRetryAttempts = 2,
+            Delay = TimeSpan.Zero,
+            OnRetry = _ =>
+            {
+                retries++;
+                return ValueTask.CompletedTask;
+            },
+        }), TimeProvider.System, TimeSpan.FromSeconds(5), NullLogger.Instance);
+        var attempts = 0;
+        extractor.BeforeExtract = _ =>
+        {
+            if (++attempts == 1)
+            {
+                throw new IOException("The disk hiccuped.");
+            }
+        };
+
+        var (plugin, extracted) = await extractor.EnsureAsync(archive, _cache, CancellationToken.None);
+
+        Assert.True(extracted);
+        Assert.Equal(2, attempts);
+        Assert.Equal(1, retries);
+        Assert.True(PluginExtractor.IsComplete(plugin.Directory));
+    }
+
+    [Fact]
+    public async Task DefaultPipeline_RetriesIOExceptionButNotUnsafeArchives()
+    {
+        var time = new ManualTimeProvider();
+        var pipeline = PluginExtractor.CreatePipeline(time, null);
+        var attempts = 0;
+
+        var unsafeTask = Task.Run(() => pipeline.Execute(() =>
+        {
+            attempts++;
+            throw new UnsafePluginArchiveException("a.zip", "../x", "test");
+        }));
+        await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => unsafeTask);
+        Assert.Equal(1, attempts);
+
+        var ioAttempts = 0;
+        var retried = Task.Run(() => pipeline.ExecuteAsync(_ =>
+        {
+            if (++ioAttempts < 3)
+            {
+                throw new IOException("transient");
+            }
+
+            return ValueTask.CompletedTask;
+        }).AsTask());
+        while (!retried.IsCompleted)
+        {
+            // The back-off runs on the manual clock: move it until the third attempt succeeds.
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+
+        await retried;
+        Assert.Equal(3, ioAttempts);
+    }
+
+    [Fact]
+    public async Task ConcurrentThreads_ExtractOnce()
+    {
+        var archive = Archive("p", Enumerable.Range(0, 200).Select(i => ($"f{i}.txt", new string('x', 2000))).ToArray());
+        var extractor = Extractor();
+        using var start = new ManualResetEventSlim();
+
+        var tasks = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return await extractor.EnsureAsync(archive, _cache, CancellationToken.None);
+        })).ToArray();
+        start.Set();
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Single(results, r => r.Extracted);
+        Assert.Single(results.Select(r => r.Plugin.Directory).Distinct());
+        Assert.Equal(200, Directory.EnumerateFiles(results[0].Plugin.Directory).Count(f => Path.GetFileName(f).StartsWith('f')));
+    }
+
+    [Fact]
+    public async Task TwoProcessesStartingTogether_ExtractOnceAndBothUseIt()
+    {
+        var archive = Archive("shared", Enumerable.Range(0, 400).Select(i => ($"lib/f{i}.txt", new string((char)('a' + (i % 26)), 4000))).ToArray());
+        var processes = Enumerable.Range(0, 2).Select(_ => StartHelper(archive)).ToArray();
+        try
+        {
+            foreach (var process in processes)
+            {
+                Assert.Equal("ready", await ReadLineAsync(process));
+            }
+
+            // Both are waiting on standard input: release them together.
+            foreach (var process in processes)
+            {
+                await process.StandardInput.WriteLineAsync("go");
+                await process.StandardInput.FlushAsync();
+            }
+
+            var results = new List<string>();
+            foreach (var process in processes)
+            {
+                results.Add(await ReadLineAsync(process));
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+                Assert.Equal(0, process.ExitCode);
+            }
+
+            Assert.Single(results, r => r.StartsWith("extracted=True ", StringComparison.Ordinal));
+            Assert.Single(results, r => r.StartsWith("extracted=False ", StringComparison.Ordinal));
+            var folders = results.Select(r => r[(r.IndexOf("folder=", StringComparison.Ordinal) + 7)..]).Distinct().ToArray();
+            var folder = Assert.Single(folders);
+            Assert.True(PluginExtractor.IsComplete(folder));
+            Assert.Equal(400, Directory.EnumerateFiles(Path.Combine(folder, "lib")).Count());
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.Dispose();
+            }
+        }
+    }
+
+    private Process StartHelper(string archive)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet, [typeof(HelperProcess).Assembly.Location, "extract-plugin", archive, _cache])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        return Process.Start(start)!;
+    }
+
+    private static async Task<string> ReadLineAsync(Process process)
+    {
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return line ?? $"(exited: {await process.StandardError.ReadToEndAsync()})";
+    }
+
+    private string Archive(string name, params (string Name, string Content)[] files) =>
+        TracPluginArchive.Write(Path.Combine(_directory.Path, "plugins", name + ".zip"), files);
+
+    private static PluginExtractor Extractor() => new(Limits, null, TimeProvider.System, TimeSpan.FromSeconds(30), NullLogger.Instance);
+
+    private static string[] Snapshot(string root) =>
+        Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+}
