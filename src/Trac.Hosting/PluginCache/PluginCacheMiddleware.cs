@@ -26,7 +26,7 @@ internal sealed class PluginCacheMiddleware
 
         var requested = context.GetServerVariable(PluginCacheSettings.ServerVariable);
         var cacheDirectory = string.IsNullOrEmpty(requested)
-            ? _provider.Settings.DefaultFor(environment.Path)
+            ? _provider.DefaultFor(environment.Path)
             : _provider.Settings.Environment.ResolvePath(requested);
         if (_provider.Prepare(cacheDirectory) is { } error)
         {

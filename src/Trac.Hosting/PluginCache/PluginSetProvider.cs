@@ -15,6 +15,7 @@ internal sealed class PluginSetProvider : IDisposable
 {
     private readonly ConcurrentDictionary<(string Environment, string Cache), EnvironmentPlugins> _states = new();
     private readonly ConcurrentDictionary<string, Lazy<string?>> _prepared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _defaults = new(StringComparer.Ordinal);
     private readonly PluginCacheSettings _settings;
     private readonly EnvironmentCatalog _catalog;
     private readonly TimeProvider _timeProvider;
@@ -38,6 +39,13 @@ internal sealed class PluginSetProvider : IDisposable
     /// error that makes it unusable.
     /// </summary>
     public string? Prepare(string cacheDirectory) =>
+        _prepared.TryGetValue(cacheDirectory, out var prepared) ? prepared.Value : PrepareFirst(cacheDirectory);
+
+    /// <summary>Returns an environment's default cache directory, remembered so requests allocate nothing.</summary>
+    public string DefaultFor(string environmentPath) =>
+        _defaults.TryGetValue(environmentPath, out var directory) ? directory : _defaults.GetOrAdd(environmentPath, _settings.DefaultFor);
+
+    private string? PrepareFirst(string cacheDirectory) =>
         _prepared.GetOrAdd(cacheDirectory, directory => new Lazy<string?>(() =>
         {
             try
@@ -55,7 +63,11 @@ internal sealed class PluginSetProvider : IDisposable
     /// <summary>Returns the environment's current plugin set, building it on first use.</summary>
     public ValueTask<TracPluginSet> GetAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
     {
-        var state = _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+        if (!_states.TryGetValue((environmentPath, cacheDirectory), out var state))
+        {
+            state = _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+        }
+
         return state.Current is { } current ? new ValueTask<TracPluginSet>(current) : new ValueTask<TracPluginSet>(state.InitializeAsync(cancellationToken));
     }
 

@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using Trac.Hosting.Benchmarks;
+
+if (args is ["--filesystem-probe", var count])
+{
+    // Runs warm requests only, for counting file-system calls from outside (see docs/performance.md).
+    await FileSystemProbe.RunAsync(int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(PluginCacheBenchmarks).Assembly).Run(args);
