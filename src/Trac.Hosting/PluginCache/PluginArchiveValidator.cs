@@ -40,6 +40,10 @@ internal static class PluginArchiveValidator
             var isDirectory = name.EndsWith('/');
             var relative = isDirectory ? name[..^1] : name;
             CheckName(relative, Refuse);
+            if (relative.Equals(PluginExtractor.MarkerName, StringComparison.OrdinalIgnoreCase))
+            {
+                Refuse("it is named like the marker of a complete extraction");
+            }
 
             var full = Path.GetFullPath(Path.Combine(root, relative.Replace('/', Path.DirectorySeparatorChar)));
             if (!full.StartsWith(root, StringComparison.Ordinal))
@@ -144,4 +148,8 @@ internal static class PluginArchiveValidator
 }
 
 /// <summary>The archive limits in force.</summary>
-internal readonly record struct PluginArchiveLimits(int MaxEntries, long MaxTotalSize, double MaxCompressionRatio);
+internal readonly record struct PluginArchiveLimits(int MaxEntries, long MaxTotalSize, double MaxCompressionRatio)
+{
+    /// <summary>Gets the largest archive file read: 64 MiB unless set.</summary>
+    public long MaxArchiveSize { get; init; } = 64L * 1024 * 1024;
+}

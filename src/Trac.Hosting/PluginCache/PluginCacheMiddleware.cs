@@ -25,7 +25,7 @@ internal sealed class PluginCacheMiddleware
             ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
 
         var requested = context.GetServerVariable(PluginCacheSettings.ServerVariable);
-        var cacheDirectory = string.IsNullOrEmpty(requested)
+        var cacheDirectory = string.IsNullOrWhiteSpace(requested)
             ? _provider.DefaultFor(environment.Path)
             : _provider.Settings.Environment.ResolvePath(requested);
         if (_provider.Prepare(cacheDirectory) is { } error)
@@ -34,10 +34,9 @@ internal sealed class PluginCacheMiddleware
             return;
         }
 
-        var set = await _provider.GetAsync(environment.Path, cacheDirectory, context.RequestAborted);
+        var set = await _provider.AcquireAsync(environment.Path, cacheDirectory, context.RequestAborted);
         var previous = context.Features.Get<ITracPluginCacheFeature>();
         context.Features.Set<ITracPluginCacheFeature>(set);
-        set.Acquire();
         try
         {
             await _next(context);

@@ -29,6 +29,10 @@ public sealed class PluginCacheOptions
     /// <value>10,000.</value>
     public int MaxEntries { get; set; } = 10_000;
 
+    /// <summary>Gets or sets the largest plugin archive file that is read at all.</summary>
+    /// <value>64 MiB.</value>
+    public long MaxArchiveSize { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Gets or sets the most bytes a plugin archive may expand to, all entries together.</summary>
     /// <value>256 MiB.</value>
     public long MaxTotalSize { get; set; } = 256L * 1024 * 1024;
@@ -65,7 +69,7 @@ public sealed class PluginCacheOptions
     {
         var defaults = new PluginCacheOptions();
         return Directory == defaults.Directory && AllowInsecureDirectory == defaults.AllowInsecureDirectory &&
-            MaxEntries == defaults.MaxEntries && MaxTotalSize == defaults.MaxTotalSize &&
+            MaxEntries == defaults.MaxEntries && MaxTotalSize == defaults.MaxTotalSize && MaxArchiveSize == defaults.MaxArchiveSize &&
             MaxCompressionRatio.Equals(defaults.MaxCompressionRatio) && CleanupStale == defaults.CleanupStale &&
             LockTimeout == defaults.LockTimeout && ConfigureExtractionPipeline is null;
     }

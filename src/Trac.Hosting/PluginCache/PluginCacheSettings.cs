@@ -45,7 +45,7 @@ internal sealed class PluginCacheSettings
             ConfiguredDirectory = configured is null ? null : environment.ResolvePath(configured),
             ParentDirectory = environment.ParentDirectory,
             AllowInsecureDirectory = options.AllowInsecureDirectory,
-            Limits = new PluginArchiveLimits(options.MaxEntries, options.MaxTotalSize, options.MaxCompressionRatio),
+            Limits = new PluginArchiveLimits(options.MaxEntries, options.MaxTotalSize, options.MaxCompressionRatio) { MaxArchiveSize = options.MaxArchiveSize },
             CleanupStale = options.CleanupStale,
             LockTimeout = options.LockTimeout,
             ConfigureExtractionPipeline = options.ConfigureExtractionPipeline,
@@ -65,6 +65,11 @@ internal sealed class PluginCacheSettings
         if (options.MaxTotalSize < 1)
         {
             errors.Add($"Trac:PluginCache:MaxTotalSize {options.MaxTotalSize} must be at least 1 byte.");
+        }
+
+        if (options.MaxArchiveSize < 1)
+        {
+            errors.Add($"Trac:PluginCache:MaxArchiveSize {options.MaxArchiveSize} must be at least 1 byte.");
         }
 
         if (!(options.MaxCompressionRatio >= 1))

@@ -9,21 +9,22 @@ using Trac.Hosting.Diagnostics;
 namespace Trac.Hosting.PluginCache;
 
 /// <summary>
-/// Extracts plugin archives into content-addressed folders of a cache directory: <c>&lt;name&gt;-&lt;hash&gt;</c>,
+/// Extracts plugin archives into content-addressed folders of a cache directory: <c>&lt;name&gt;-&lt;sha256&gt;</c>,
 /// complete only with its marker file. Extraction happens once across threads (a keyed lock) and processes (a lock
-/// file), into a temporary folder that is renamed into place after the marker is written, so a reader never sees a
-/// half-extracted plugin and a crash leaves nothing that looks complete.
+/// file), from a private copy of the archive into a temporary folder that is renamed into place after the marker is
+/// written, so a reader never sees a half-extracted plugin and a crash leaves nothing that looks complete.
 /// </summary>
 internal sealed class PluginExtractor
 {
     /// <summary>The file written last into a completely extracted folder.</summary>
     public const string MarkerName = ".trac-plugin-complete";
 
-    /// <summary>The start of temporary extraction folders' names.</summary>
+    /// <summary>The start of temporary names (extraction folders, archive copies, folders being deleted).</summary>
     public const string TemporaryPrefix = ".tmp-";
 
-    // One gate per target folder for the whole process, shared by every pipeline and host in it.
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> s_gates = new(StringComparer.Ordinal);
+    // Gates for the whole process, shared by every pipeline and host in it, striped by target folder so their
+    // number stays bounded however many plugins come and go.
+    private static readonly SemaphoreSlim[] s_gates = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     private readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), string> _hashes = new();
     private readonly PluginArchiveLimits _limits;
@@ -70,86 +71,14 @@ internal sealed class PluginExtractor
             .Build();
     }
 
-    /// <summary>Returns the folder name for an archive: its name made file-system safe, and 16 digits of its hash.</summary>
+    /// <summary>
+    /// Returns the folder name for an archive: its name made file-system safe, and its whole SHA-256, so that no two
+    /// contents can share a folder (a shortened hash could be made to collide).
+    /// </summary>
     public static string FolderName(string name, string hash)
     {
         var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').Take(64).ToArray()).Trim('.');
-        return $"{(safe.Length == 0 ? "plugin" : safe)}-{hash[..16]}";
-    }
-
-    /// <summary>
-    /// Returns the plugin for <paramref name="archive"/> in <paramref name="cacheDirectory"/>, extracting it first
-    /// unless a complete folder for the same content is already there.
-    /// </summary>
-    /// <exception cref="UnsafePluginArchiveException">An entry is unsafe; nothing was written.</exception>
-    /// <exception cref="InvalidDataException">The archive is not a valid zip file.</exception>
-    /// <exception cref="IOException">Reading or writing failed after the retries.</exception>
-    public async Task<(TracPlugin Plugin, bool Extracted)> EnsureAsync(string archive, string cacheDirectory, CancellationToken cancellationToken)
-    {
-        var name = Path.GetFileNameWithoutExtension(archive);
-        byte[]? content = null;
-        var stamp = Stamp(archive);
-        if (!_hashes.TryGetValue(stamp, out var hash))
-        {
-            // Hashed and extracted from the same bytes, so the folder's name always matches what is in it.
-            content = await ReadAsync(archive, cancellationToken);
-            hash = Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant();
-            _hashes[stamp] = hash;
-        }
-
-        var folder = Path.Combine(cacheDirectory, FolderName(name, hash));
-        var plugin = new TracPlugin(name, archive, folder, hash);
-        if (File.Exists(Path.Combine(folder, MarkerName)))
-        {
-            return (plugin, false);
-        }
-
-        var gate = s_gates.GetOrAdd(folder, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            await using var fileLock = await AcquireFileLockAsync(folder + ".lock", cancellationToken);
-            if (File.Exists(Path.Combine(folder, MarkerName)))
-            {
-                return (plugin, false);
-            }
-
-            content ??= await ReadAsync(archive, cancellationToken);
-            if (!Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant().Equals(hash, StringComparison.Ordinal))
-            {
-                throw new IOException($"The plugin archive '{archive}' changed while it was being read; it is read again on the next change.");
-            }
-
-            await _pipeline.ExecuteAsync(
-                static (state, _) =>
-                {
-                    state.Self.BeforeExtract?.Invoke(state.Archive);
-                    state.Self.Extract(state.Content, state.Archive, state.Folder, state.Hash);
-                    return ValueTask.CompletedTask;
-                },
-                (Self: this, Content: content, Archive: archive, Folder: folder, Hash: hash),
-                cancellationToken);
-            Log.PluginExtracted(_logger, archive, folder);
-            return (plugin, true);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    /// <summary>Returns the SHA-256 of an archive (remembered by path, size and time stamp).</summary>
-    public string HashOf(string archive)
-    {
-        var stamp = Stamp(archive);
-        if (!_hashes.TryGetValue(stamp, out var hash))
-        {
-            using var stream = File.OpenRead(archive);
-            hash = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-            _hashes[stamp] = hash;
-        }
-
-        return hash;
+        return $"{(safe.Length == 0 ? "plugin" : safe)}-{hash}";
     }
 
     /// <summary>Returns whether <paramref name="folder"/> is complete (has its marker).</summary>
@@ -168,10 +97,110 @@ internal sealed class PluginExtractor
         }
     }
 
-    private void Extract(byte[] content, string archive, string folder, string hash)
+    /// <summary>
+    /// Returns the plugin for <paramref name="archive"/> in <paramref name="cacheDirectory"/>, extracting it first
+    /// unless a complete folder for the same content is already there.
+    /// </summary>
+    /// <param name="archive">The plugin archive.</param>
+    /// <param name="cacheDirectory">The cache directory.</param>
+    /// <param name="cancellationToken">Cancels waiting and extracting.</param>
+    /// <param name="pin">Called with the folder as soon as it is known, before it is looked at, so that a clean-up
+    /// spares it.</param>
+    /// <exception cref="UnsafePluginArchiveException">An entry is unsafe or a limit is exceeded; nothing was written.</exception>
+    /// <exception cref="InvalidDataException">The archive is not a valid zip file.</exception>
+    /// <exception cref="IOException">Reading or writing failed after the retries.</exception>
+    public async Task<(TracPlugin Plugin, bool Extracted)> EnsureAsync(
+        string archive, string cacheDirectory, CancellationToken cancellationToken, Action<string>? pin = null)
     {
-        using var zip = new ZipArchive(new MemoryStream(content, writable: false), ZipArchiveMode.Read);
-        var temporary = Path.Combine(Path.GetDirectoryName(folder)!, $"{TemporaryPrefix}{Path.GetFileName(folder)}-{Guid.NewGuid():N}");
+        var name = Path.GetFileNameWithoutExtension(archive);
+        var hash = await HashAsync(archive, copyTo: null, cancellationToken);
+        var folder = Path.Combine(cacheDirectory, FolderName(name, hash));
+        pin?.Invoke(folder);
+        if (IsComplete(folder))
+        {
+            return (new TracPlugin(name, archive, folder, hash), false);
+        }
+
+        var gate = s_gates[(int)((uint)StringComparer.Ordinal.GetHashCode(folder) % (uint)s_gates.Length)];
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var fileLock = await AcquireFileLockAsync(folder + ".lock", cancellationToken);
+            if (IsComplete(folder))
+            {
+                return (new TracPlugin(name, archive, folder, hash), false);
+            }
+
+            // Extracted from a private copy, hashed while copying, so the folder's name always matches what is in it
+            // even if the archive is replaced meanwhile.
+            var copy = Path.Combine(cacheDirectory, $"{TemporaryPrefix}{Guid.NewGuid():N}.zip");
+            try
+            {
+                var copied = await HashAsync(archive, copy, cancellationToken);
+                if (!copied.Equals(hash, StringComparison.Ordinal))
+                {
+                    throw new IOException($"The plugin archive '{archive}' changed while it was being read; it is read again on the next change.");
+                }
+
+                var extracted = await _pipeline.ExecuteAsync(
+                    static (state, token) =>
+                    {
+                        // Re-checked on every attempt: a retry must never undo a complete folder.
+                        if (IsComplete(state.Folder))
+                        {
+                            return ValueTask.FromResult(false);
+                        }
+
+                        state.Self.BeforeExtract?.Invoke(state.Archive);
+                        state.Self.Extract(state.Copy, state.Archive, state.Folder, state.Hash, token);
+                        return ValueTask.FromResult(true);
+                    },
+                    (Self: this, Copy: copy, Archive: archive, Folder: folder, Hash: hash),
+                    cancellationToken);
+                if (extracted)
+                {
+                    Log.PluginExtracted(_logger, archive, folder);
+                }
+
+                return (new TracPlugin(name, archive, folder, hash), extracted);
+            }
+            finally
+            {
+                File.Delete(copy);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Returns the SHA-256 of an archive, remembered by path, size and time stamp (for the clean-up only).</summary>
+    public string HashOf(string archive)
+    {
+        var info = new FileInfo(archive);
+        var stamp = (archive, info.Length, info.LastWriteTimeUtc);
+        if (!_hashes.TryGetValue(stamp, out var hash))
+        {
+            hash = HashAsync(archive, copyTo: null, CancellationToken.None).GetAwaiter().GetResult();
+            _hashes[stamp] = hash;
+        }
+
+        return hash;
+    }
+
+    private void Extract(string copy, string archive, string folder, string hash, CancellationToken cancellationToken)
+    {
+        using var source = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read);
+        // The entry count comes from the end record, before the whole central directory is parsed into memory.
+        if (ZipEndRecord.ReadEntryCount(source) is { } count && count > _limits.MaxEntries)
+        {
+            throw new UnsafePluginArchiveException(archive, string.Empty, $"the archive has more than {_limits.MaxEntries} entries (Trac:PluginCache:MaxEntries)");
+        }
+
+        source.Position = 0;
+        using var zip = new ZipArchive(source, ZipArchiveMode.Read);
+        var temporary = Path.Combine(Path.GetDirectoryName(folder)!, $"{TemporaryPrefix}{Guid.NewGuid():N}");
         var entries = PluginArchiveValidator.Validate(zip, archive, temporary, _limits);
 
         if (Directory.Exists(folder))
@@ -187,6 +216,7 @@ internal sealed class PluginExtractor
             var buffer = new byte[81920];
             foreach (var (entry, relative, isDirectory) in entries)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var target = Path.Combine(temporary, relative.Replace('/', Path.DirectorySeparatorChar));
                 if (isDirectory)
                 {
@@ -196,11 +226,12 @@ internal sealed class PluginExtractor
 
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 // A regular file whatever the entry's attributes say: no symbolic links, no set-uid or executable bits.
-                using var source = entry.Open();
+                using var entryStream = entry.Open();
                 using var destination = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None);
                 long written = 0;
+                uint crc = 0;
                 int read;
-                while ((read = source.Read(buffer, 0, buffer.Length)) > 0)
+                while ((read = entryStream.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     written += read;
                     total += read;
@@ -209,8 +240,18 @@ internal sealed class PluginExtractor
                         throw new UnsafePluginArchiveException(archive, entry.FullName, "it expands beyond the size it declares");
                     }
 
+                    crc = ZipCrc32.Append(crc, buffer.AsSpan(0, read));
                     destination.Write(buffer, 0, read);
                 }
+
+                if (written != entry.Length || crc != entry.Crc32)
+                {
+                    // A declared size smaller than the data cuts it short silently; the checksum tells.
+                    throw new InvalidDataException($"The plugin archive '{archive}' is corrupt: its entry '{entry.FullName}' does not match its checksum or size.");
+                }
+
+                // On disk before the marker says the folder is complete.
+                destination.Flush(flushToDisk: true);
             }
 
             using (var marker = new FileStream(Path.Combine(temporary, MarkerName), FileMode.CreateNew, FileAccess.Write))
@@ -228,15 +269,38 @@ internal sealed class PluginExtractor
         }
     }
 
-    private async Task<byte[]> ReadAsync(string archive, CancellationToken cancellationToken)
+    // Streams the archive through SHA-256 (and into a copy when asked), refusing it past the size limit.
+    private async Task<string> HashAsync(string archive, string? copyTo, CancellationToken cancellationToken)
     {
-        var length = new FileInfo(archive).Length;
-        if (length > _limits.MaxTotalSize)
+        await using var source = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+        var tooLarge = $"the archive is larger than {_limits.MaxArchiveSize} bytes (Trac:PluginCache:MaxArchiveSize)";
+        if (source.Length > _limits.MaxArchiveSize)
         {
-            throw new UnsafePluginArchiveException(archive, string.Empty, $"the archive is larger than {_limits.MaxTotalSize} bytes (Trac:PluginCache:MaxTotalSize)");
+            throw new UnsafePluginArchiveException(archive, string.Empty, tooLarge);
         }
 
-        return await File.ReadAllBytesAsync(archive, cancellationToken);
+        await using var copy = copyTo is null ? null : new FileStream(copyTo, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > _limits.MaxArchiveSize)
+            {
+                // It grew while being read.
+                throw new UnsafePluginArchiveException(archive, string.Empty, tooLarge);
+            }
+
+            hash.AppendData(buffer, 0, read);
+            if (copy is not null)
+            {
+                await copy.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
     private async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
@@ -248,18 +312,13 @@ internal sealed class PluginExtractor
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (_timeProvider.GetElapsedTime(started) < _lockTimeout)
+            catch (IOException e) when (e is not (DirectoryNotFoundException or FileNotFoundException or PathTooLongException) &&
+                _timeProvider.GetElapsedTime(started) < _lockTimeout)
             {
                 // Another process is extracting the same archive: wait for it, then use its result.
                 await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, cancellationToken);
             }
         }
-    }
-
-    private static (string, long, DateTime) Stamp(string path)
-    {
-        var info = new FileInfo(path);
-        return (path, info.Length, info.LastWriteTimeUtc);
     }
 
     private static void TryDelete(string directory)

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Diagnostics;
@@ -13,9 +12,13 @@ namespace Trac.Hosting.PluginCache;
 /// </summary>
 internal sealed class PluginSetProvider : IDisposable
 {
+    private static readonly EnumerationOptions s_archives = new() { MatchCasing = MatchCasing.CaseInsensitive };
+
     private readonly ConcurrentDictionary<(string Environment, string Cache), EnvironmentPlugins> _states = new();
-    private readonly ConcurrentDictionary<string, Lazy<string?>> _prepared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _prepared = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _defaults = new(StringComparer.Ordinal);
+    // Folders a build in progress is about to use: the clean-up never touches them. Guarded by itself.
+    private readonly Dictionary<string, int> _pinned = new(StringComparer.Ordinal);
     private readonly PluginCacheSettings _settings;
     private readonly EnvironmentCatalog _catalog;
     private readonly TimeProvider _timeProvider;
@@ -35,40 +38,59 @@ internal sealed class PluginSetProvider : IDisposable
     public PluginCacheSettings Settings => _settings;
 
     /// <summary>
-    /// Prepares a cache directory once (creation, permissions, probe) and returns <see langword="null"/>, or the
-    /// error that makes it unusable.
+    /// Prepares a cache directory (creation, ownership, permissions, probe) and returns <see langword="null"/>, or the
+    /// error that makes it unusable. Success is remembered; a failure is retried next time, so a fix needs no restart.
     /// </summary>
-    public string? Prepare(string cacheDirectory) =>
-        _prepared.TryGetValue(cacheDirectory, out var prepared) ? prepared.Value : PrepareFirst(cacheDirectory);
+    public string? Prepare(string cacheDirectory)
+    {
+        if (_prepared.ContainsKey(cacheDirectory))
+        {
+            return null;
+        }
+
+        try
+        {
+            PluginCacheDirectory.Prepare(cacheDirectory, _settings.AllowInsecureDirectory, _logger);
+            _prepared[cacheDirectory] = true;
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            Log.PluginCacheUnavailable(_logger, e.Message);
+            return e.Message;
+        }
+    }
 
     /// <summary>Returns an environment's default cache directory, remembered so requests allocate nothing.</summary>
     public string DefaultFor(string environmentPath) =>
         _defaults.TryGetValue(environmentPath, out var directory) ? directory : _defaults.GetOrAdd(environmentPath, _settings.DefaultFor);
 
-    private string? PrepareFirst(string cacheDirectory) =>
-        _prepared.GetOrAdd(cacheDirectory, directory => new Lazy<string?>(() =>
-        {
-            try
-            {
-                PluginCacheDirectory.Prepare(directory, _settings.AllowInsecureDirectory, _logger);
-                return null;
-            }
-            catch (InvalidOperationException e)
-            {
-                Log.PluginCacheUnavailable(_logger, e.Message);
-                return e.Message;
-            }
-        })).Value;
-
     /// <summary>Returns the environment's current plugin set, building it on first use.</summary>
     public ValueTask<TracPluginSet> GetAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
     {
-        if (!_states.TryGetValue((environmentPath, cacheDirectory), out var state))
-        {
-            state = _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
-        }
-
+        var state = State(environmentPath, cacheDirectory);
         return state.Current is { } current ? new ValueTask<TracPluginSet>(current) : new ValueTask<TracPluginSet>(state.InitializeAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Returns the current set with a lease taken, so that it stays usable until released even if a change replaces
+    /// it and a clean-up runs meanwhile.
+    /// </summary>
+    public async ValueTask<TracPluginSet> AcquireAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
+    {
+        var state = State(environmentPath, cacheDirectory);
+        while (true)
+        {
+            var set = state.Current ?? await state.InitializeAsync(cancellationToken);
+            set.Acquire();
+            if (ReferenceEquals(set, state.Current))
+            {
+                return set;
+            }
+
+            // Replaced between reading and leasing: its folders may be gone; take the new one.
+            set.Release();
+        }
     }
 
     /// <summary>Returns the slot of an environment's plugins, for tests that wait for changes.</summary>
@@ -83,6 +105,11 @@ internal sealed class PluginSetProvider : IDisposable
         }
     }
 
+    private EnvironmentPlugins State(string environmentPath, string cacheDirectory) =>
+        _states.TryGetValue((environmentPath, cacheDirectory), out var state)
+            ? state
+            : _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+
     private IChangeToken Watch(string environmentPath)
     {
         // Environments of the parent directory share the catalog's watcher on the parent: no watcher per project.
@@ -93,52 +120,103 @@ internal sealed class PluginSetProvider : IDisposable
             : _catalog.Watchers.Watch(environmentPath, "plugins/*.zip");
     }
 
-    private async Task<TracPluginSet> BuildAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
+    private async Task<(TracPluginSet Set, List<string> Pins, bool Transient)> BuildAsync(
+        string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
     {
+        if (!Directory.Exists(cacheDirectory))
+        {
+            // Deleted while running (an administrator's clean-up): made again, with the same checks.
+            _prepared.TryRemove(cacheDirectory, out _);
+            if (Prepare(cacheDirectory) is { } error)
+            {
+                throw new IOException(error);
+            }
+        }
+
         var plugins = new List<TracPlugin>();
         var errors = new List<TracPluginError>();
+        var pins = new List<string>();
+        var transient = false;
         var directory = Path.Combine(environmentPath, "plugins");
         var archives = Directory.Exists(directory)
-            ? Directory.EnumerateFiles(directory, "*.zip", new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive }).Order(StringComparer.Ordinal).ToList()
+            ? Directory.EnumerateFiles(directory, "*.zip", s_archives).Order(StringComparer.Ordinal).ToList()
             : [];
         foreach (var archive in archives)
         {
             try
             {
-                plugins.Add((await Extractor.EnsureAsync(archive, cacheDirectory, cancellationToken)).Plugin);
+                plugins.Add((await Extractor.EnsureAsync(archive, cacheDirectory, cancellationToken, folder =>
+                {
+                    Pin(folder);
+                    pins.Add(folder);
+                })).Plugin);
             }
             catch (Exception e) when (e is UnsafePluginArchiveException or InvalidDataException or IOException or UnauthorizedAccessException)
             {
+                // Unsafe or corrupt archives stay refused until they change; anything else is tried again later.
+                transient |= e is not (UnsafePluginArchiveException or InvalidDataException);
                 var message = e is UnsafePluginArchiveException ? e.Message : $"The plugin archive '{archive}' cannot be extracted: {e.Message}";
                 Log.PluginArchiveRefused(_logger, archive, message);
                 errors.Add(new TracPluginError(archive, message));
             }
         }
 
-        return new TracPluginSet(cacheDirectory, plugins.OrderBy(p => p.Name, StringComparer.Ordinal).ToArray(), errors);
+        return (new TracPluginSet(cacheDirectory, plugins.OrderBy(p => p.Name, StringComparer.Ordinal).ToArray(), errors), pins, transient);
+    }
+
+    private void Pin(string folder)
+    {
+        lock (_pinned)
+        {
+            _pinned[folder] = _pinned.GetValueOrDefault(folder) + 1;
+        }
+    }
+
+    private void Unpin(IEnumerable<string> folders)
+    {
+        lock (_pinned)
+        {
+            foreach (var folder in folders)
+            {
+                if (--_pinned[folder] == 0)
+                {
+                    _pinned.Remove(folder);
+                }
+            }
+        }
     }
 
     private void RemoveStale(string cacheDirectory)
     {
-        // Referenced: every folder of a current set, of a retired set still used by a request, and of the archives of
-        // listed environments sharing this cache that this process has not opened yet.
+        // Referenced: every folder of a current set, of a retired set still leased, and of the archives of listed
+        // environments sharing this cache that this process has not opened yet. Folders pinned by a build in
+        // progress are skipped below, under the same lock the build pins them with.
         var referenced = new HashSet<string>(StringComparer.Ordinal);
         foreach (var state in _states.Values.Where(s => s.CacheDirectory == cacheDirectory))
         {
             foreach (var set in state.LiveSets())
             {
-                referenced.UnionWith(set.Plugins.Select(p => Path.GetFileName(p.Directory)));
+                referenced.UnionWith(set.Plugins.Select(p => p.Directory));
             }
         }
 
-        foreach (var slot in _catalog.Environments.Where(e => _settings.DefaultFor(e.Path) == cacheDirectory && !_states.ContainsKey((e.Path, cacheDirectory))))
+        foreach (var slot in _catalog.Environments.Where(e => DefaultFor(e.Path) == cacheDirectory && !_states.ContainsKey((e.Path, cacheDirectory))))
         {
             var plugins = Path.Combine(slot.Path, "plugins");
-            if (Directory.Exists(plugins))
+            if (!Directory.Exists(plugins))
             {
-                foreach (var archive in Directory.EnumerateFiles(plugins, "*.zip"))
+                continue;
+            }
+
+            foreach (var archive in Directory.EnumerateFiles(plugins, "*.zip", s_archives))
+            {
+                try
                 {
-                    referenced.Add(PluginExtractor.FolderName(Path.GetFileNameWithoutExtension(archive), Extractor.HashOf(archive)));
+                    referenced.Add(Path.Combine(cacheDirectory, PluginExtractor.FolderName(Path.GetFileNameWithoutExtension(archive), Extractor.HashOf(archive))));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or UnsafePluginArchiveException)
+                {
+                    // Gone or unreadable: it references nothing.
                 }
             }
         }
@@ -148,28 +226,43 @@ internal sealed class PluginSetProvider : IDisposable
             var name = Path.GetFileName(folder);
             var stale = name.StartsWith(PluginExtractor.TemporaryPrefix, StringComparison.Ordinal)
                 ? _timeProvider.GetUtcNow() - Directory.GetLastWriteTimeUtc(folder) > TimeSpan.FromHours(1)
-                : PluginExtractor.IsComplete(folder) && !referenced.Contains(name);
-            if (!stale)
+                : PluginExtractor.IsComplete(folder) && !referenced.Contains(folder);
+            if (stale)
             {
-                continue;
+                Remove(folder);
+            }
+        }
+    }
+
+    private void Remove(string folder)
+    {
+        // Under the folder's lock (another process may be extracting it) and the pin lock (a build here may be about
+        // to use it). Renamed away first, so no one ever sees a half-deleted folder with its marker; the lock file stays.
+        using var folderLock = PluginExtractor.TryLock(folder);
+        if (folderLock is null)
+        {
+            return;
+        }
+
+        var trash = Path.Combine(Path.GetDirectoryName(folder)!, $"{PluginExtractor.TemporaryPrefix}removed-{Guid.NewGuid():N}");
+        try
+        {
+            lock (_pinned)
+            {
+                if (_pinned.ContainsKey(folder))
+                {
+                    return;
+                }
+
+                Directory.Move(folder, trash);
             }
 
-            using var folderLock = PluginExtractor.TryLock(folder);
-            if (folderLock is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-                File.Delete(folder + ".lock");
-                Log.StalePluginRemoved(_logger, folder);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.PluginSetRefreshFailed(_logger, folder, e.Message);
-            }
+            Directory.Delete(trash, recursive: true);
+            Log.StalePluginRemoved(_logger, folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.PluginSetRefreshFailed(_logger, folder, e.Message);
         }
     }
 
@@ -180,6 +273,7 @@ internal sealed class PluginSetProvider : IDisposable
         private readonly string _environmentPath;
         private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly Debouncer _refresh;
+        private readonly ITimer _retry;
         private readonly List<TracPluginSet> _retired = [];
         private volatile TracPluginSet? _current;
         private IDisposable? _watch;
@@ -192,6 +286,7 @@ internal sealed class PluginSetProvider : IDisposable
             _environmentPath = environmentPath;
             CacheDirectory = cacheDirectory;
             _refresh = new Debouncer(owner._timeProvider, owner._settings.Environment.ReloadDelay, () => _ = RefreshAsync());
+            _retry = owner._timeProvider.CreateTimer(_ => _refresh.Trigger(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
         public string CacheDirectory { get; }
@@ -219,8 +314,10 @@ internal sealed class PluginSetProvider : IDisposable
 
                 // Watch before reading, so an archive dropped in while extracting is not missed.
                 _watch ??= ChangeToken.OnChange(() => _owner.Watch(_environmentPath), _refresh.Trigger);
-                var set = await _owner.BuildAsync(_environmentPath, CacheDirectory, cancellationToken);
+                var (set, pins, transient) = await _owner.BuildAsync(_environmentPath, CacheDirectory, cancellationToken);
                 _current = set;
+                _owner.Unpin(pins);
+                ScheduleRetry(transient);
                 return set;
             }
             finally
@@ -243,6 +340,15 @@ internal sealed class PluginSetProvider : IDisposable
             _disposed = true;
             _watch?.Dispose();
             _refresh.Dispose();
+            _retry.Dispose();
+        }
+
+        private void ScheduleRetry(bool transient)
+        {
+            if (transient && _owner._settings.Environment.RescanInterval > TimeSpan.Zero && !_disposed)
+            {
+                _retry.Change(_owner._settings.Environment.RescanInterval, Timeout.InfiniteTimeSpan);
+            }
         }
 
         private async Task RefreshAsync()
@@ -255,32 +361,43 @@ internal sealed class PluginSetProvider : IDisposable
                     return;
                 }
 
-                TracPluginSet next;
+                var (next, pins, transient) = await _owner.BuildAsync(_environmentPath, CacheDirectory, CancellationToken.None);
                 try
                 {
-                    next = await _owner.BuildAsync(_environmentPath, CacheDirectory, CancellationToken.None);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Log.PluginSetRefreshFailed(_owner._logger, _environmentPath, e.Message);
-                    return;
-                }
-
-                if (!SameContent(previous, next))
-                {
-                    _current = next;
                     lock (_retired)
                     {
-                        _retired.Add(previous);
+                        _retired.RemoveAll(set => !set.InUse);
+                        if (SameContent(previous, next))
+                        {
+                            next = previous;
+                        }
+                        else
+                        {
+                            _current = next;
+                            _retired.Add(previous);
+                        }
                     }
 
-                    Log.PluginSetChanged(_owner._logger, _environmentPath, next.Plugins.Count);
-                    previous.SignalReplaced();
-                    if (_owner._settings.CleanupStale)
+                    if (!ReferenceEquals(next, previous))
                     {
-                        _owner.RemoveStale(CacheDirectory);
+                        Log.PluginSetChanged(_owner._logger, _environmentPath, next.Plugins.Count);
+                        previous.SignalReplaced();
+                        if (_owner._settings.CleanupStale)
+                        {
+                            _owner.RemoveStale(CacheDirectory);
+                        }
                     }
                 }
+                finally
+                {
+                    _owner.Unpin(pins);
+                }
+
+                ScheduleRetry(transient);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.PluginSetRefreshFailed(_owner._logger, _environmentPath, e.Message);
             }
             finally
             {

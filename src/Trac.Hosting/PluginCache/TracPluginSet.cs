@@ -38,9 +38,34 @@ public sealed class TracPluginSet : ITracPluginCacheFeature
     /// <summary>Gets whether a request in flight still uses this snapshot.</summary>
     internal bool InUse => Volatile.Read(ref _leases) > 0;
 
+    /// <summary>
+    /// Takes a lease on this snapshot: while any lease is held, a clean-up (<c>Trac:PluginCache:CleanupStale</c>)
+    /// never deletes its folders, even after a change replaced it. Dispose the result to release it. Requests hold one
+    /// for their duration; hold one yourself for longer uses, such as assemblies loaded from the folders.
+    /// </summary>
+    /// <returns>The lease; dispose it to release.</returns>
+    public IDisposable AcquireLease()
+    {
+        Acquire();
+        return new Lease(this);
+    }
+
     internal void Acquire() => Interlocked.Increment(ref _leases);
 
     internal void Release() => Interlocked.Decrement(ref _leases);
 
     internal void SignalReplaced() => _changed.Cancel();
+
+    private sealed class Lease(TracPluginSet set) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                set.Release();
+            }
+        }
+    }
 }

@@ -32,6 +32,8 @@ public sealed class PluginArchiveValidatorTests : IDisposable
     [InlineData("lpt9.dll", "reserved device name")]
     [InlineData("trailing.", "ends with a dot or a space")]
     [InlineData("trailing /x", "ends with a dot or a space")]
+    [InlineData(".trac-plugin-complete", "named like the marker")]
+    [InlineData(".TRAC-PLUGIN-COMPLETE", "named like the marker")]
     public void UnsafeEntryName_RefusesTheWholeArchive(string entry, string reason)
     {
         var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, "evil.zip"), ("ok.txt", "fine"), (entry, "payload"));

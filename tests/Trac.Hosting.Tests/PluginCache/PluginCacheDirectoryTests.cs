@@ -77,4 +77,37 @@ public sealed class PluginCacheDirectoryTests : IDisposable
         Assert.Contains("Trac:PluginCache:Directory", error.Message, StringComparison.Ordinal);
         Assert.Contains("PYTHON_EGG_CACHE", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void DirectoryOfAnotherUser_IsRefused()
+    {
+        var path = _directory.CreateDirectory("theirs");
+        File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32("700", 8));
+        Chown(path, 65534);
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            PluginCacheDirectory.Prepare(path, allowInsecure: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        Assert.Contains($"'{path}' belongs to another user (uid 65534)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SymbolicLink_IsRefused()
+    {
+        var real = _directory.CreateDirectory("real");
+        var link = Path.Combine(_directory.Path, "link");
+        Directory.CreateSymbolicLink(link, real);
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            PluginCacheDirectory.Prepare(link, allowInsecure: false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        Assert.Contains($"'{link}' is a symbolic link (to '{real}')", error.Message, StringComparison.Ordinal);
+    }
+
+    private static void Chown(string path, int uid)
+    {
+        using var chown = System.Diagnostics.Process.Start("chown", [uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path])!;
+        chown.WaitForExit();
+        Assert.Equal(0, chown.ExitCode);
+    }
 }

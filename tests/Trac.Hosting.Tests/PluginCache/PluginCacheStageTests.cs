@@ -124,6 +124,40 @@ public sealed class PluginCacheStageTests : IDisposable
         Assert.StartsWith($"cache={configured};", withEmpty.Body, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("", "")]
+    [InlineData("   ", "  ")]
+    public async Task EmptyOrBlankDirectoryAndVariable_CountAsUnset(string option, string variable)
+    {
+        _projects.CreateEnvironment("alpha");
+        using var host = await StartAsync(o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.PluginCache.Directory = option;
+            },
+            variables: new Dictionary<string, string?> { ["PYTHON_EGG_CACHE"] = variable });
+
+        Assert.StartsWith($"cache={Path.Combine(_projects.Path, ".egg-cache")};", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeletedCacheDirectory_IsMadeAgainOnTheNextChange()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPlugin("One", ("a.txt", "1")));
+        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path);
+        Assert.Contains("plugins=One=", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        var cache = Path.Combine(_projects.Path, ".egg-cache");
+
+        Directory.Delete(cache, recursive: true);
+        await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2")));
+
+        var body = (await host.GetAsync("/alpha/")).Body;
+        Assert.Contains("plugins=One=One-", body, StringComparison.Ordinal);
+        Assert.Contains(",Two=Two-", body, StringComparison.Ordinal);
+        Assert.Contains("errors=0", body, StringComparison.Ordinal);
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(cache));
+    }
+
     [Fact]
     public async Task InsecureCacheKnownAtStartUp_FailsStartUp()
     {

@@ -8,6 +8,7 @@ using Trac.Hosting.Testing;
 namespace Trac.Hosting.Tests.PluginCache;
 
 /// <summary>Extraction into content-addressed folders: atomic, once across threads and processes, shared by content.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class PluginExtractorTests : IDisposable
 {
     private static readonly PluginArchiveLimits Limits = new(10_000, 64L * 1024 * 1024, 1000);
@@ -32,7 +33,7 @@ public sealed class PluginExtractorTests : IDisposable
         Assert.Equal("Tracker", plugin.Name);
         Assert.Equal(archive, plugin.SourceArchive);
         Assert.Matches("^[0-9a-f]{64}$", plugin.ContentHash);
-        Assert.Equal(Path.Combine(_cache, "Tracker-" + plugin.ContentHash[..16]), plugin.Directory);
+        Assert.Equal(Path.Combine(_cache, "Tracker-" + plugin.ContentHash), plugin.Directory);
         Assert.Equal("binary", File.ReadAllText(Path.Combine(plugin.Directory, "lib", "Tracker.dll")));
         Assert.Equal("body{}", File.ReadAllText(Path.Combine(plugin.Directory, "content", "site.css")));
         Assert.True(PluginExtractor.IsComplete(plugin.Directory));
@@ -119,12 +120,84 @@ public sealed class PluginExtractorTests : IDisposable
     [Fact]
     public async Task ArchiveLyingAboutItsSize_IsStoppedWhileExpanding()
     {
-        // Declared sizes come from the archive; the bytes actually written are counted too.
-        var archive = Archive("p", ("a.bin", new string('a', 5000)));
-        var extractor = new PluginExtractor(Limits with { MaxTotalSize = 4000 }, null, TimeProvider.System, TimeSpan.FromSeconds(5), NullLogger.Instance);
+        // The entry declares 100 bytes but expands to 5,000: the declared sizes pass every limit, the bytes written do not.
+        var archive = Archive("p", ("a.bin", RandomText(5000)));
+        PatchDeclaredSize(archive, "a.bin", 100);
 
-        await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
-        Assert.Empty(Directory.EnumerateDirectories(_cache));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Extractor().EnsureAsync(archive, _cache, CancellationToken.None));
+
+        Assert.True(error is UnsafePluginArchiveException or InvalidDataException, error.ToString());
+        Assert.DoesNotContain(Directory.EnumerateDirectories(_cache), d => PluginExtractor.IsComplete(d));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_cache), e => Path.GetFileName(e).StartsWith(".tmp-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SymlinkAndSetuidEntries_AreWrittenAsPlainFiles()
+    {
+        var archive = Path.Combine(_directory.Path, "plugins", "attrs.zip");
+        Directory.CreateDirectory(Path.GetDirectoryName(archive)!);
+        using (var zip = System.IO.Compression.ZipFile.Open(archive, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            var link = zip.CreateEntry("link");
+            link.ExternalAttributes = Convert.ToInt32("120777", 8) << 16;
+            using (var writer = new StreamWriter(link.Open()))
+            {
+                writer.Write("/etc/passwd");
+            }
+
+            var setuid = zip.CreateEntry("tool");
+            setuid.ExternalAttributes = Convert.ToInt32("104755", 8) << 16;
+            using (var writer = new StreamWriter(setuid.Open()))
+            {
+                writer.Write("#!/bin/sh");
+            }
+        }
+
+        var (plugin, _) = await Extractor().EnsureAsync(archive, _cache, CancellationToken.None);
+
+        var link2 = new FileInfo(Path.Combine(plugin.Directory, "link"));
+        Assert.Null(link2.LinkTarget);
+        Assert.Equal("/etc/passwd", File.ReadAllText(link2.FullName));
+        var mode = File.GetUnixFileMode(Path.Combine(plugin.Directory, "tool"));
+        Assert.Equal((UnixFileMode)0, mode & (UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute));
+    }
+
+    [Fact]
+    public async Task ArchiveLargerThanMaxArchiveSize_IsNotRead()
+    {
+        var archive = Archive("big", ("a.bin", RandomText(50_000)));
+        var extractor = new PluginExtractor(Limits with { MaxArchiveSize = 10_000 }, null, TimeProvider.System, TimeSpan.FromSeconds(5), NullLogger.Instance);
+
+        var error = await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+
+        Assert.Contains("larger than 10000 bytes (Trac:PluginCache:MaxArchiveSize)", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache));
+    }
+
+    [Fact]
+    public async Task TooManyEntries_AreRefusedFromTheEndRecord()
+    {
+        var archive = Archive("many", Enumerable.Range(0, 50).Select(i => ($"f{i}", "x")).ToArray());
+        using (var stream = File.OpenRead(archive))
+        {
+            Assert.Equal(50, ZipEndRecord.ReadEntryCount(stream));
+        }
+
+        var extractor = new PluginExtractor(Limits with { MaxEntries = 10 }, null, TimeProvider.System, TimeSpan.FromSeconds(5), NullLogger.Instance);
+
+        var error = await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+        Assert.Contains("more than 10 entries", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeletedFolderLockFile_OrCache_DoNotHang()
+    {
+        var archive = Archive("p", ("a.txt", "a"));
+        var gone = Path.Combine(_directory.Path, "gone-cache");
+
+        var error = await Assert.ThrowsAnyAsync<IOException>(() => Extractor().EnsureAsync(archive, gone, CancellationToken.None));
+
+        Assert.IsAssignableFrom<DirectoryNotFoundException>(error);
     }
 
     [Fact]
@@ -213,19 +286,22 @@ public sealed class PluginExtractorTests : IDisposable
     }
 
     [Fact]
-    public async Task ConcurrentThreads_ExtractOnce()
+    public void ConcurrentThreads_ExtractOnce()
     {
-        var archive = Archive("p", Enumerable.Range(0, 200).Select(i => ($"f{i}.txt", new string('x', 2000))).ToArray());
+        var archive = Archive("p", Enumerable.Range(0, 200).Select(i => ($"f{i}.txt", RandomText(2000))).ToArray());
         var extractor = Extractor();
-        using var start = new ManualResetEventSlim();
+        const int Threads = 8;
+        using var barrier = new Barrier(Threads);
+        var results = new (TracPlugin Plugin, bool Extracted)[Threads];
 
-        var tasks = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        // Dedicated threads released together, so that they really race for the same folder.
+        var threads = Enumerable.Range(0, Threads).Select(i => new Thread(() =>
         {
-            start.Wait();
-            return await extractor.EnsureAsync(archive, _cache, CancellationToken.None);
-        })).ToArray();
-        start.Set();
-        var results = await Task.WhenAll(tasks);
+            barrier.SignalAndWait();
+            results[i] = extractor.EnsureAsync(archive, _cache, CancellationToken.None).GetAwaiter().GetResult();
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
 
         Assert.Single(results, r => r.Extracted);
         Assert.Single(results.Select(r => r.Plugin.Directory).Distinct());
@@ -300,6 +376,34 @@ public sealed class PluginExtractorTests : IDisposable
 
     private string Archive(string name, params (string Name, string Content)[] files) =>
         TracPluginArchive.Write(Path.Combine(_directory.Path, "plugins", name + ".zip"), files);
+
+    private static string RandomText(int length)
+    {
+        var bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        return Convert.ToBase64String(bytes)[..length];
+    }
+
+    // Rewrites an entry's declared uncompressed size in both its local header and its central directory record.
+    private static void PatchDeclaredSize(string archive, string entryName, uint size)
+    {
+        var bytes = File.ReadAllBytes(archive);
+        var name = System.Text.Encoding.UTF8.GetBytes(entryName);
+        for (var i = 0; i + 46 < bytes.Length; i++)
+        {
+            var signature = BitConverter.ToUInt32(bytes, i);
+            if (signature == 0x04034b50 && bytes.AsSpan(i + 30, name.Length).SequenceEqual(name))
+            {
+                BitConverter.TryWriteBytes(bytes.AsSpan(i + 22), size);
+            }
+            else if (signature == 0x02014b50 && bytes.AsSpan(i + 46, name.Length).SequenceEqual(name))
+            {
+                BitConverter.TryWriteBytes(bytes.AsSpan(i + 24), size);
+            }
+        }
+
+        File.WriteAllBytes(archive, bytes);
+    }
 
     private static PluginExtractor Extractor() => new(Limits, null, TimeProvider.System, TimeSpan.FromSeconds(30), NullLogger.Instance);
 
