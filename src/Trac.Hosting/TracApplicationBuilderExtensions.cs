@@ -15,8 +15,8 @@ public static class TracApplicationBuilderExtensions
 
     /// <summary>
     /// Adds every Trac stage whose options are configured, in order: environment resolution always; remote-user
-    /// normalization and the plugin cache when their section (<c>Trac:RemoteUser</c>, <c>Trac:PluginCache</c>) is
-    /// present or their options were set in code. Requests then continue to the rest of the pipeline.
+    /// normalization, the plugin cache and worker recycling when their section (<c>Trac:RemoteUser</c>,
+    /// <c>Trac:PluginCache</c>, <c>Trac:Workers</c>) is present or their options were set in code. Requests then continue to the rest of the pipeline.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder, for chaining.</returns>
@@ -33,6 +33,11 @@ public static class TracApplicationBuilderExtensions
         if (trac.IsPluginCacheConfigured)
         {
             trac.UsePluginCache();
+        }
+
+        if (trac.IsWorkersConfigured)
+        {
+            trac.RecycleWorkers();
         }
     });
 

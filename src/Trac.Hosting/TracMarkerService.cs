@@ -7,17 +7,13 @@ namespace Trac.Hosting;
 /// Registered by <c>AddTrac</c>: proves to <c>UseTrac</c> that the services are there, and owns what the Trac
 /// pipelines create (catalogs, watchers) so they are disposed with the application's services.
 /// </summary>
-internal sealed class TracMarkerService : IDisposable
+internal sealed class TracMarkerService : IDisposable, IAsyncDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly List<object> _owned = [];
 
-    public void Own(IDisposable disposable)
-    {
-        lock (_owned)
-        {
-            _owned.Add(disposable);
-        }
-    }
+    public void Own(IDisposable disposable) => OwnAny(disposable);
+
+    public void Own(IAsyncDisposable disposable) => OwnAny(disposable);
 
     /// <summary>Gets the environment catalogs of the pipelines built so far (for diagnostics and tests).</summary>
     internal IReadOnlyList<EnvironmentCatalog> Catalogs
@@ -43,18 +39,37 @@ internal sealed class TracMarkerService : IDisposable
         }
     }
 
-    public void Dispose()
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
     {
-        IDisposable[] owned;
+        object[] owned;
         lock (_owned)
         {
             owned = [.. _owned];
             _owned.Clear();
         }
 
-        foreach (var disposable in owned)
+        // Last built, first disposed: the worker pool goes before the plugin cache and the catalog it uses.
+        foreach (var item in Enumerable.Reverse(owned))
         {
-            disposable.Dispose();
+            switch (item)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
+
+    private void OwnAny(object disposable)
+    {
+        lock (_owned)
+        {
+            _owned.Add(disposable);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
+using Trac.Hosting.Workers;
 using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting;
@@ -28,6 +29,11 @@ public sealed class TracOptions
     /// Gets the options of the plugin (egg) cache stage (section <c>Trac:PluginCache</c>).
     /// </summary>
     public PluginCacheOptions PluginCache { get; } = new();
+
+    /// <summary>
+    /// Gets the options of the worker recycling stage (section <c>Trac:Workers</c>).
+    /// </summary>
+    public WorkerOptions Workers { get; } = new();
 
     /// <summary>Gets the names of the configuration sections present when the options were bound (for <c>UseTrac()</c>).</summary>
     internal HashSet<string> ConfiguredSections { get; } = new(StringComparer.OrdinalIgnoreCase);

@@ -13,6 +13,7 @@ internal sealed class TracOptionsValidator : IValidateOptions<TracOptions>
         var errors = EnvironmentSettings.Validate(options.Environment);
         errors.AddRange(RemoteUserSettings.Validate(options.RemoteUser));
         errors.AddRange(PluginCacheSettings.Validate(options.PluginCache));
+        errors.AddRange(options.Workers.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

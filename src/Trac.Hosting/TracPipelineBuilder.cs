@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Workers;
 
 namespace Trac.Hosting;
 
@@ -28,6 +29,8 @@ public sealed class TracPipelineBuilder
     private readonly HashSet<TracStage> _stages = [];
     private readonly TracOptions _options;
     private EnvironmentCatalog? _catalog;
+    private PluginSetProvider? _plugins;
+    private WorkerPool? _pool;
 
     internal TracPipelineBuilder(IApplicationBuilder app)
     {
@@ -93,7 +96,45 @@ public sealed class TracPipelineBuilder
         {
             var options = _options.PluginCache.Clone();
             configure?.Invoke(options);
-            UsePluginCacheStage(app, options, _catalog!);
+            _plugins = UsePluginCacheStage(app, options, _catalog!);
+        });
+        return this;
+    }
+
+    /// <summary>
+    /// Adds worker recycling: each environment's requests go to a worker (an instance of the application with its
+    /// own services and plugins), which is replaced, overlapped and without dropping a request, after
+    /// <c>MaxRequests</c> (the seeds' <c>maximum-requests=500</c>) or another configured trigger.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:Workers</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException"><c>ResolveEnvironment()</c> was not added before, or the stage was
+    /// already added, or added after <c>Dispatch</c>.</exception>
+    public TracPipelineBuilder RecycleWorkers(Action<WorkerOptions>? configure = null)
+    {
+        AddStage(TracStage.RecycleWorkers, [TracStage.ResolveEnvironment], app =>
+        {
+            var options = _options.Workers.Clone();
+            configure?.Invoke(options);
+            _pool = UseWorkers(app, options, _catalog!, _plugins);
+        });
+        return this;
+    }
+
+    /// <summary>
+    /// Ends the Trac pipeline with the host's application type: one instance per worker, created from the worker's
+    /// services (and warmed with <see cref="ITracApplication.WarmUpAsync"/>), disposed with the worker.
+    /// </summary>
+    /// <typeparam name="TApplication">The application; its constructor's parameters come from the worker's services.</typeparam>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException"><c>RecycleWorkers()</c> was not added before, or <c>Dispatch</c> was already called.</exception>
+    public TracPipelineBuilder Dispatch<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TApplication>()
+        where TApplication : class, ITracApplication
+    {
+        AddStage(TracStage.Dispatch, [TracStage.RecycleWorkers], app =>
+        {
+            _pool!.ApplicationType = typeof(TApplication);
+            app.Run(static context => ((Worker)context.Features.Get<ITracWorker>()!).Application!.DispatchAsync(context));
         });
         return this;
     }
@@ -196,7 +237,28 @@ public sealed class TracPipelineBuilder
     /// <summary>Gets whether plugin cache options were configured (a <c>Trac:PluginCache</c> section, or code).</summary>
     internal bool IsPluginCacheConfigured => _options.ConfiguredSections.Contains("PluginCache") || !_options.PluginCache.IsDefault();
 
-    private static void UsePluginCacheStage(IApplicationBuilder app, PluginCacheOptions options, EnvironmentCatalog catalog)
+    /// <summary>Gets whether worker options were configured (a <c>Trac:Workers</c> section, or code).</summary>
+    internal bool IsWorkersConfigured => _options.ConfiguredSections.Contains("Workers") || !_options.Workers.IsDefault();
+
+    private static WorkerPool UseWorkers(IApplicationBuilder app, WorkerOptions options, EnvironmentCatalog catalog, PluginSetProvider? plugins)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join(" ", errors));
+        }
+
+        var services = app.ApplicationServices;
+        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.Workers");
+        var metrics = services.GetRequiredService<Diagnostics.TracMetrics>();
+        var pool = new WorkerPool(options, services, catalog, plugins, services.GetRequiredService<TimeProvider>(), logger, metrics);
+        services.GetRequiredService<TracMarkerService>().Own(pool);
+        services.GetRequiredService<WorkerPoolAccessor>().Set(pool);
+        app.UseMiddleware<WorkerMiddleware>(pool, metrics);
+        return pool;
+    }
+
+    private static PluginSetProvider UsePluginCacheStage(IApplicationBuilder app, PluginCacheOptions options, EnvironmentCatalog catalog)
     {
         var services = app.ApplicationServices;
         var settings = PluginCacheSettings.Create(options, catalog.Settings, services.GetRequiredService<TracProcessEnvironment>().GetVariable);
@@ -212,6 +274,7 @@ public sealed class TracPipelineBuilder
         }
 
         app.UseMiddleware<PluginCacheMiddleware>(provider);
+        return provider;
     }
 
     private static EnvironmentCatalog UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)

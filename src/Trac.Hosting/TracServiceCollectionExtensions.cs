@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Trac.Hosting;
 using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Workers;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -33,6 +34,9 @@ public static class TracServiceCollectionExtensions
 
         services.AddSingleton<TracMarkerService>();
         services.AddSingleton<ConnectionPeerCapture>();
+        services.AddSingleton(sp => new Trac.Hosting.Diagnostics.TracMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<WorkerPoolAccessor>();
+        services.AddSingleton<IWorkerPool>(sp => sp.GetRequiredService<WorkerPoolAccessor>());
         // First among the startup filters, so the TCP peer is recorded before any forwarded-headers processing.
         services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, ConnectionPeerStartupFilter>());
         return services;

@@ -2,7 +2,7 @@ namespace Trac.Hosting.Diagnostics;
 
 /// <summary>
 /// The event ids of every log message Trac.Hosting writes, in one place so they stay stable and unique.
-/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user, 4xx plugin cache.
+/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user, 4xx plugin cache, 5xx workers.
 /// </summary>
 internal static class EventIds
 {
@@ -39,4 +39,14 @@ internal static class EventIds
     public const int PluginCacheUnavailable = 404;
     public const int PluginSetRefreshFailed = 405;
     public const int StalePluginRemoved = 406;
+
+    public const int WorkerStarted = 500;
+    public const int WorkerSwitched = 501;
+    public const int WorkerDraining = 502;
+    public const int WorkerRequestsAborted = 503;
+    public const int WorkerStopped = 504;
+    public const int WorkerUnloadFailed = 505;
+    public const int WorkerStartFailed = 506;
+    public const int ProcessRecycling = 507;
+    public const int WorkerUnloaded = 508;
 }

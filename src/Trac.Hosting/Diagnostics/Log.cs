@@ -148,4 +148,46 @@ internal static partial class Log
     [LoggerMessage(EventIds.StalePluginRemoved, LogLevel.Information, "Removed the plugin folder '{Folder}', which no environment uses any more.",
         EventName = nameof(EventIds.StalePluginRemoved))]
     public static partial void StalePluginRemoved(ILogger logger, string folder);
+
+    [LoggerMessage(EventIds.WorkerStarted, LogLevel.Information, "Started worker {Key} #{Generation} in {Milliseconds} ms.",
+        EventName = nameof(EventIds.WorkerStarted))]
+    public static partial void WorkerStarted(ILogger logger, string key, long generation, long milliseconds);
+
+    [LoggerMessage(EventIds.WorkerSwitched, LogLevel.Information,
+        "Recycling worker {Key} #{OldGeneration} ({Reason}): new requests go to #{NewGeneration}.",
+        EventName = nameof(EventIds.WorkerSwitched))]
+    public static partial void WorkerSwitched(ILogger logger, string key, long oldGeneration, long newGeneration, string reason);
+
+    [LoggerMessage(EventIds.WorkerDraining, LogLevel.Information,
+        "Draining worker {Key} #{Generation} ({Reason}) with {Active} requests in flight.",
+        EventName = nameof(EventIds.WorkerDraining))]
+    public static partial void WorkerDraining(ILogger logger, string key, long generation, string reason, int active);
+
+    [LoggerMessage(EventIds.WorkerRequestsAborted, LogLevel.Warning,
+        "Worker {Key} #{Generation} still had {Active} requests after its drain timeout; they were aborted.",
+        EventName = nameof(EventIds.WorkerRequestsAborted))]
+    public static partial void WorkerRequestsAborted(ILogger logger, string key, long generation, int active);
+
+    [LoggerMessage(EventIds.WorkerStopped, LogLevel.Information, "Stopped worker {Key} #{Generation} after {Requests} requests.",
+        EventName = nameof(EventIds.WorkerStopped))]
+    public static partial void WorkerStopped(ILogger logger, string key, long generation, long requests);
+
+    [LoggerMessage(EventIds.WorkerUnloadFailed, LogLevel.Warning,
+        "The plugins of worker {Key} #{Generation} did not unload: something still references their load context (a static, an event " +
+        "handler, a thread, a cached delegate). Its memory stays in use.",
+        EventName = nameof(EventIds.WorkerUnloadFailed))]
+    public static partial void WorkerUnloadFailed(ILogger logger, string key, long generation);
+
+    [LoggerMessage(EventIds.WorkerStartFailed, LogLevel.Error, "Worker {Key} could not be started: {Error}",
+        EventName = nameof(EventIds.WorkerStartFailed))]
+    public static partial void WorkerStartFailed(ILogger logger, string key, string error, Exception exception);
+
+    [LoggerMessage(EventIds.ProcessRecycling, LogLevel.Warning,
+        "Replacing the process ({Reason}): the health check reports unhealthy now, and the application stops in {Delay}.",
+        EventName = nameof(EventIds.ProcessRecycling))]
+    public static partial void ProcessRecycling(ILogger logger, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventIds.WorkerUnloaded, LogLevel.Debug, "The plugins of worker {Key} #{Generation} unloaded.",
+        EventName = nameof(EventIds.WorkerUnloaded))]
+    public static partial void WorkerUnloaded(ILogger logger, string key, long generation);
 }

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Primitives;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>
+/// The workers of the Trac pipeline's <c>RecycleWorkers()</c> stage, from the host's services: inspect them and
+/// recycle one on demand.
+/// </summary>
+public interface IWorkerPool
+{
+    /// <summary>Gets a snapshot of every worker, serving or draining.</summary>
+    IReadOnlyList<TracWorkerInfo> Workers { get; }
+
+    /// <summary>
+    /// Replaces the worker of <paramref name="key"/> (overlapped: the old one serves until the new one is warm), or
+    /// does nothing when the key has no worker or is already being recycled.
+    /// </summary>
+    /// <param name="key">The pool key: the environment's full path, or <c>shared</c>.</param>
+    /// <param name="reason">Why, for logs and metrics; <see cref="WorkerRecycleReasons.Manual"/> by default.</param>
+    /// <param name="cancellationToken">Cancels waiting for the switch (not the recycle).</param>
+    /// <returns>A task that completes once new requests go to the replacement.</returns>
+    Task RecycleAsync(string key, string reason = WorkerRecycleReasons.Manual, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns a token that fires the next time the worker of <paramref name="key"/> is replaced or retired.</summary>
+    /// <param name="key">The pool key.</param>
+    /// <returns>The change token.</returns>
+    IChangeToken GetChangeToken(string key);
+}

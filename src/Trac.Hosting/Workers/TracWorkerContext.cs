@@ -1,0 +1,44 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>What a worker is being built for: passed to <see cref="WorkerOptions.ConfigureServices"/>.</summary>
+public sealed class TracWorkerContext
+{
+    internal TracWorkerContext(
+        string key, TracEnvironment? environment, long generation, TracPluginSet? plugins, AssemblyLoadContext? loadContext,
+        IReadOnlyList<Assembly> pluginAssemblies, IServiceProvider hostServices)
+    {
+        Key = key;
+        Environment = environment;
+        Generation = generation;
+        Plugins = plugins;
+        LoadContext = loadContext;
+        PluginAssemblies = pluginAssemblies;
+        HostServices = hostServices;
+    }
+
+    /// <summary>Gets the pool key: the environment's path, or <c>shared</c> with <see cref="WorkerScope.Shared"/>.</summary>
+    public string Key { get; }
+
+    /// <summary>Gets the environment the worker serves, or <see langword="null"/> for a shared worker.</summary>
+    public TracEnvironment? Environment { get; }
+
+    /// <summary>Gets the worker's generation: 1 for the first worker of a key, one more for each replacement.</summary>
+    public long Generation { get; }
+
+    /// <summary>Gets the environment's plugins the worker loads, or <see langword="null"/> without the plugin cache stage.</summary>
+    public TracPluginSet? Plugins { get; }
+
+    /// <summary>Gets the worker's collectible load context for its plugins, or <see langword="null"/> when it has none.</summary>
+    public AssemblyLoadContext? LoadContext { get; }
+
+    /// <summary>Gets the managed assemblies loaded from the plugins' folders.</summary>
+    public IReadOnlyList<Assembly> PluginAssemblies { get; }
+
+    /// <summary>Gets the host application's services, for anything a worker registration needs from it.</summary>
+    public IServiceProvider HostServices { get; }
+}

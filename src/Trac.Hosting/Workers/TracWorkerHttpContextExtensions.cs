@@ -1,0 +1,21 @@
+using Trac.Hosting.Workers;
+
+namespace Microsoft.AspNetCore.Http;
+
+/// <summary>
+/// Reads the worker serving a request from an <see cref="HttpContext"/>.
+/// </summary>
+public static class TracWorkerHttpContextExtensions
+{
+    /// <summary>
+    /// Gets the worker serving the request, or <see langword="null"/> when the worker recycling stage has not run.
+    /// </summary>
+    /// <param name="context">The request's context.</param>
+    /// <returns>The worker, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="context"/> is <see langword="null"/>.</exception>
+    public static ITracWorker? GetTracWorker(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<ITracWorker>();
+    }
+}

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>
+/// One instance of the host's application for one pool key: its services, its plugin load context, its request
+/// counters. A request enters only while the worker serves; once retired, it drains (in-flight requests finish or
+/// are aborted) and is then disposed. It is its own request feature, so dispatching allocates nothing for it.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "CancellationTokenSources without timers hold nothing to dispose.")]
+internal sealed class Worker : ITracWorker
+{
+    private const int ServingState = 0;
+    private const int DrainingState = 1;
+    private const int StoppedState = 2;
+
+    private readonly CancellationTokenSource _draining = new();
+    private readonly CancellationTokenSource _aborting = new();
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeProvider _timeProvider;
+    private readonly List<IDisposable> _subscriptions = [];
+    private ServiceProvider? _services;
+    private TracPluginSet? _plugins;
+    private PluginLoadContext? _loadContext;
+    private volatile int _state;
+    private int _active;
+    private long _served;
+    private long _lastActivity;
+    private int _recycleRequested;
+
+    public Worker(
+        string key, TracEnvironment? environment, long generation, ServiceProvider services, ITracApplication? application,
+        TracPluginSet? plugins, PluginLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider)
+    {
+        Key = key;
+        Environment = environment;
+        Generation = generation;
+        _services = services;
+        Application = application;
+        _plugins = plugins;
+        _loadContext = loadContext;
+        RequestLimit = requestLimit;
+        Limiter = limiter;
+        _timeProvider = timeProvider;
+        StartedAt = timeProvider.GetUtcNow();
+        StartedTimestamp = timeProvider.GetTimestamp();
+        _lastActivity = StartedTimestamp;
+    }
+
+    public string Key { get; }
+
+    public TracEnvironment? Environment { get; }
+
+    public long Generation { get; }
+
+    public long RequestsServed => Volatile.Read(ref _served);
+
+    public IServiceProvider Services => _services ?? throw new ObjectDisposedException($"worker {Key} #{Generation}");
+
+    public CancellationToken Draining => _draining.Token;
+
+    public DateTimeOffset StartedAt { get; }
+
+    public long StartedTimestamp { get; }
+
+    public ITracApplication? Application { get; private set; }
+
+    public long RequestLimit { get; }
+
+    public RateLimiter? Limiter { get; }
+
+    public int ActiveRequests => Volatile.Read(ref _active);
+
+    public CancellationToken Aborting => _aborting.Token;
+
+    public Task Idle => _idle.Task;
+
+    public bool IsServing => _state == ServingState;
+
+    public TracWorkerState State => _state switch
+    {
+        ServingState => TracWorkerState.Serving,
+        DrainingState => TracWorkerState.Draining,
+        _ => TracWorkerState.Stopped,
+    };
+
+    public TimeSpan IdleFor => _timeProvider.GetElapsedTime(Volatile.Read(ref _lastActivity));
+
+    /// <summary>Enters a request; <see langword="false"/> when the worker no longer serves (the caller takes another).</summary>
+    public bool TryEnter()
+    {
+        Interlocked.Increment(ref _active);
+        if (_state == ServingState)
+        {
+            return true;
+        }
+
+        Exit(served: false);
+        return false;
+    }
+
+    /// <summary>Leaves a request; returns how many requests the worker has now served.</summary>
+    public long Exit(bool served)
+    {
+        var count = served ? Interlocked.Increment(ref _served) : Volatile.Read(ref _served);
+        Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
+        if (Interlocked.Decrement(ref _active) == 0 && _state != ServingState)
+        {
+            _idle.TrySetResult();
+        }
+
+        return count;
+    }
+
+    /// <summary>Returns <see langword="true"/> the first time only: a worker asks to be recycled once.</summary>
+    public bool TryRequestRecycle() => Interlocked.Exchange(ref _recycleRequested, 1) == 0;
+
+    public void AddSubscription(IDisposable subscription)
+    {
+        lock (_subscriptions)
+        {
+            _subscriptions.Add(subscription);
+        }
+    }
+
+    /// <summary>Stops taking requests and tells the running ones, through <see cref="Draining"/>.</summary>
+    public void BeginDrain()
+    {
+        _state = DrainingState;
+        DisposeSubscriptions();
+        _draining.Cancel();
+        if (Volatile.Read(ref _active) == 0)
+        {
+            _idle.TrySetResult();
+        }
+    }
+
+    /// <summary>Aborts the requests still running after the drain deadline.</summary>
+    public void Abort() => _aborting.Cancel();
+
+    /// <summary>
+    /// Disposes the application and the services, releases the plugin lease and unloads the load context. Returns a
+    /// weak reference to the load context (or <see langword="null"/>), for the caller to verify it is collected.
+    /// </summary>
+    public async Task<WeakReference?> StopAsync()
+    {
+        _state = StoppedState;
+        DisposeSubscriptions();
+        switch (Application)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync();
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+
+        Application = null;
+        if (_services is { } services)
+        {
+            _services = null;
+            await services.DisposeAsync();
+        }
+
+        (Limiter as IDisposable)?.Dispose();
+        _plugins?.Release();
+        _plugins = null;
+        return UnloadLoadContext();
+    }
+
+    // Kept out of StopAsync's state machine so that no local outlives the call and keeps the context alive.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference? UnloadLoadContext()
+    {
+        var context = _loadContext;
+        _loadContext = null;
+        if (context is null)
+        {
+            return null;
+        }
+
+        context.Unload();
+        return new WeakReference(context);
+    }
+
+    private void DisposeSubscriptions()
+    {
+        IDisposable[] subscriptions;
+        lock (_subscriptions)
+        {
+            subscriptions = [.. _subscriptions];
+            _subscriptions.Clear();
+        }
+
+        foreach (var subscription in subscriptions)
+        {
+            subscription.Dispose();
+        }
+    }
+
+    public TracWorkerInfo ToInfo() => new(Key, Generation, State, RequestsServed, ActiveRequests, RequestLimit, StartedAt);
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+using Trac.Hosting.Environments;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>
+/// The worker recycling stage: dispatches each request to the current worker of its key, with back-pressure
+/// (503 with <c>Retry-After</c> when the worker's queue is full or no worker can start), and counts it.
+/// </summary>
+internal sealed class WorkerMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly WorkerPool _pool;
+    private readonly Diagnostics.TracMetrics _metrics;
+
+    public WorkerMiddleware(RequestDelegate next, WorkerPool pool, Diagnostics.TracMetrics metrics)
+    {
+        _next = next;
+        _pool = pool;
+        _metrics = metrics;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var environment = context.Features.Get<ITracEnvironmentFeature>()?.Environment
+            ?? throw new InvalidOperationException("The worker stage ran without an environment: add .ResolveEnvironment() before .RecycleWorkers().");
+
+        Worker worker;
+        try
+        {
+            worker = await _pool.AcquireAsync(environment, context.RequestAborted);
+        }
+        catch (WorkerUnavailableException e)
+        {
+            await RejectAsync(context, e.RetryAfter, e.Message);
+            return;
+        }
+
+        System.Threading.RateLimiting.RateLimitLease? lease = null;
+        if (worker.Limiter is { } limiter)
+        {
+            lease = limiter.AttemptAcquire();
+            if (!lease.IsAcquired)
+            {
+                lease.Dispose();
+                lease = await limiter.AcquireAsync(1, context.RequestAborted);
+            }
+
+            if (!lease.IsAcquired)
+            {
+                lease.Dispose();
+                worker.Exit(served: false);
+                await RejectAsync(context, TimeSpan.FromSeconds(1), "Service Unavailable: this project is busy; try again shortly.");
+                return;
+            }
+        }
+
+        var previous = context.Features.Get<ITracWorker>();
+        context.Features.Set<ITracWorker>(worker);
+        // Past the drain deadline, a request still running is aborted.
+        var abort = worker.Aborting.UnsafeRegister(static state => ((HttpContext)state!).Abort(), context);
+        try
+        {
+            await _next(context);
+        }
+        finally
+        {
+            abort.Dispose();
+            lease?.Dispose();
+            context.Features.Set(previous);
+            _pool.OnRequestFinished(worker);
+        }
+    }
+
+    private Task RejectAsync(HttpContext context, TimeSpan retryAfter, string message)
+    {
+        _metrics.RejectedRequests.Add(1);
+        context.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return TracResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "text/plain; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(message));
+    }
+}

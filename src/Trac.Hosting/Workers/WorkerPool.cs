@@ -1,0 +1,562 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using Trac.Hosting.Diagnostics;
+using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>
+/// The workers of one Trac pipeline, by key. Replacements are overlapped: built and warmed while the old worker
+/// serves, switched atomically, the old one drained within a deadline, disposed, and its plugins' unloading
+/// verified. A pool-wide gate caps simultaneous recycles.
+/// </summary>
+internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
+{
+    internal const string SharedKey = "shared";
+
+    private readonly ConcurrentDictionary<string, WorkerSlot> _slots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Worker, byte> _retiring = new();
+    private readonly WorkerOptions _options;
+    private readonly IServiceProvider _hostServices;
+    private readonly EnvironmentCatalog _catalog;
+    private readonly PluginSetProvider? _plugins;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly TracMetrics _metrics;
+    private readonly SemaphoreSlim _recycleGate;
+    private readonly ITimer? _memoryTimer;
+    private readonly ITimer? _processLifetimeTimer;
+    private readonly long _processRequestLimit;
+    private ITimer? _processStopTimer;
+    private long _processServed;
+    private int _processRetiring;
+    private bool _disposed;
+
+    public WorkerPool(
+        WorkerOptions options, IServiceProvider hostServices, EnvironmentCatalog catalog, PluginSetProvider? plugins,
+        TimeProvider timeProvider, ILogger logger, TracMetrics metrics)
+    {
+        _options = options;
+        _hostServices = hostServices;
+        _catalog = catalog;
+        _plugins = plugins;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        _recycleGate = new SemaphoreSlim(options.MaxConcurrentRecycles, options.MaxConcurrentRecycles);
+        if (options.MemoryLimit > 0)
+        {
+            _memoryTimer = timeProvider.CreateTimer(_ => CheckMemory(), null, options.MemoryCheckInterval, options.MemoryCheckInterval);
+        }
+
+        if (options.Mode == WorkerMode.Process)
+        {
+            _processRequestLimit = options.MaxRequests > 0 ? options.MaxRequests + Jitter(options.MaxRequestsJitter) : 0;
+            if (options.MaxLifetime > TimeSpan.Zero)
+            {
+                _processLifetimeTimer = timeProvider.CreateTimer(
+                    _ => RetireProcess(WorkerRecycleReasons.RestartInterval), null, options.MaxLifetime + Jitter(options.MaxLifetimeJitter), Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>Gets or sets the application type <c>.Dispatch&lt;TApplication&gt;()</c> creates per worker.</summary>
+    public Type? ApplicationType { get; set; }
+
+    /// <summary>Gets whether process mode decided to replace the process (the health check reports unhealthy).</summary>
+    public bool IsProcessRetiring => Volatile.Read(ref _processRetiring) == 1;
+
+    public WorkerMode Mode => _options.Mode;
+
+    public IReadOnlyList<string> OpenBreakers => _slots.Values.Where(s => s.BreakerOpen).Select(s => s.Key).ToArray();
+
+    public IReadOnlyList<TracWorkerInfo> Workers =>
+        _slots.Values.Select(s => s.Current).OfType<Worker>().Concat(_retiring.Keys).Select(w => w.ToInfo())
+            .OrderBy(w => w.Key, StringComparer.Ordinal).ThenBy(w => w.Generation).ToArray();
+
+    public IChangeToken GetChangeToken(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Slot(key).GetChangeToken();
+    }
+
+    public async Task RecycleAsync(string key, string reason = WorkerRecycleReasons.Manual, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        if (_slots.TryGetValue(key, out var slot) && slot.Current is { } current)
+        {
+            await RecycleAsync(slot, current, reason).WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Returns the worker for a request's environment, entered; starts the key's first worker if needed.</summary>
+    /// <exception cref="WorkerUnavailableException">No worker can start now.</exception>
+    public async ValueTask<Worker> AcquireAsync(TracEnvironment environment, CancellationToken cancellationToken)
+    {
+        var slot = Slot(_options.Scope == WorkerScope.Shared ? SharedKey : environment.Path);
+        while (true)
+        {
+            var worker = slot.Current ?? await StartFirstAsync(slot, environment, cancellationToken);
+            if (worker.TryEnter())
+            {
+                return worker;
+            }
+
+            // Retired between reading and entering: the slot already has its replacement, or none (idle).
+        }
+    }
+
+    /// <summary>Counts a finished request and triggers the count limit.</summary>
+    public void OnRequestFinished(Worker worker)
+    {
+        var served = worker.Exit(served: true);
+        _metrics.Requests.Add(1);
+        if (_options.Mode == WorkerMode.Process)
+        {
+            if (_processRequestLimit > 0 && Interlocked.Increment(ref _processServed) == _processRequestLimit)
+            {
+                RetireProcess(WorkerRecycleReasons.MaximumRequests);
+            }
+        }
+        else if (worker.RequestLimit > 0 && served >= worker.RequestLimit && worker.TryRequestRecycle())
+        {
+            // Off the request's thread: the response must not wait for a replacement to start.
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state => _ = state.Pool.RecycleAsync(state.Slot, state.Worker, WorkerRecycleReasons.MaximumRequests),
+                (Pool: this, Slot: Slot(worker.Key), Worker: worker),
+                preferLocal: false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        _memoryTimer?.Dispose();
+        _processLifetimeTimer?.Dispose();
+        _processStopTimer?.Dispose();
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.Current is { } worker && slot.Replace(worker, null))
+            {
+                worker.BeginDrain();
+                await StopAsync(worker);
+            }
+        }
+    }
+
+    private WorkerSlot Slot(string key) =>
+        _slots.TryGetValue(key, out var slot) ? slot : _slots.GetOrAdd(key, k => new WorkerSlot(k, CreateStartPipeline(k)));
+
+    private ResiliencePipeline CreateStartPipeline(string key)
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = _timeProvider };
+        if (_options.ConfigureStartPipeline is { } configure)
+        {
+            configure(builder, key);
+            return builder.Build();
+        }
+
+        var startFailure = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or BrokenCircuitException));
+        return builder
+            .AddTimeout(_options.StartTimeout)
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = startFailure,
+                MaxRetryAttempts = 2,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = startFailure,
+                FailureRatio = 1.0,
+                MinimumThroughput = 3,
+                SamplingDuration = TimeSpan.FromMinutes(1),
+                BreakDuration = TimeSpan.FromSeconds(30),
+                OnOpened = _ =>
+                {
+                    Slot(key).BreakerOpen = true;
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    Slot(key).BreakerOpen = false;
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, CancellationToken cancellationToken)
+    {
+        await slot.StartGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (slot.Current is { } started)
+            {
+                return started;
+            }
+
+            var worker = await StartAsync(slot, _options.Scope == WorkerScope.Shared ? null : environment, cancellationToken);
+            slot.Replace(null, worker);
+            return worker;
+        }
+        finally
+        {
+            slot.StartGate.Release();
+        }
+    }
+
+    /// <exception cref="WorkerUnavailableException">The start pipeline failed or its breaker is open.</exception>
+    private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
+    {
+        var started = _timeProvider.GetTimestamp();
+        try
+        {
+            var worker = await slot.StartPipeline.ExecuteAsync(
+                static (state, token) => new ValueTask<Worker>(state.Pool.CreateWorkerAsync(state.Slot, state.Environment, token)),
+                (Pool: this, Slot: slot, Environment: environment),
+                cancellationToken);
+            var elapsed = _timeProvider.GetElapsedTime(started);
+            _metrics.StartDuration.Record(elapsed.TotalSeconds);
+            _metrics.ActiveWorkers.Add(1);
+            Log.WorkerStarted(_logger, slot.Key, worker.Generation, (long)elapsed.TotalMilliseconds);
+            Subscribe(slot, worker);
+            return worker;
+        }
+        catch (BrokenCircuitException e)
+        {
+            throw new WorkerUnavailableException(
+                $"Service Unavailable: the application for this project failed to start several times; it is tried again in {Seconds(e.RetryAfter)} seconds.",
+                e.RetryAfter ?? TimeSpan.FromSeconds(30), e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.WorkerStartFailed(_logger, slot.Key, e.Message, e);
+            throw new WorkerUnavailableException(
+                "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
+        }
+    }
+
+    private async Task<Worker> CreateWorkerAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
+    {
+        var generation = slot.NextGeneration();
+        TracPluginSet? plugins = null;
+        PluginLoadContext? loadContext = null;
+        ServiceProvider? services = null;
+        ITracApplication? application = null;
+        try
+        {
+            IReadOnlyList<System.Reflection.Assembly> assemblies = [];
+            if (_plugins is not null && environment is not null)
+            {
+                plugins = await _plugins.AcquireAsync(environment.Path, _plugins.DefaultFor(environment.Path), cancellationToken);
+                if (plugins.Plugins.Count > 0)
+                {
+                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins.Select(p => p.Directory).ToArray());
+                    assemblies = loadContext.LoadPluginAssemblies();
+                }
+            }
+
+            var context = new TracWorkerContext(slot.Key, environment, generation, plugins, loadContext, assemblies, _hostServices);
+            var collection = new ServiceCollection();
+            AddHostSingletons(collection);
+            collection.AddSingleton(context);
+            _options.ConfigureServices?.Invoke(collection, context);
+            services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+            if (ApplicationType is { } type)
+            {
+                application = (ITracApplication)ActivatorUtilities.CreateInstance(services, type);
+                await application.WarmUpAsync(cancellationToken);
+            }
+
+            var limiter = _options.MaxConcurrentRequests > 0
+                ? new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = _options.MaxConcurrentRequests,
+                    QueueLimit = _options.QueueLimit,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                })
+                : null;
+            var limit = _options.Mode == WorkerMode.InProcess && _options.MaxRequests > 0 ? _options.MaxRequests + Jitter(_options.MaxRequestsJitter) : 0;
+            return new Worker(slot.Key, environment, generation, services, application, plugins, loadContext, limit, limiter, _timeProvider);
+        }
+        catch
+        {
+            // A failed attempt leaves nothing behind: its services, plugin lease and load context go.
+            (application as IDisposable)?.Dispose();
+            if (services is not null)
+            {
+                await services.DisposeAsync();
+            }
+
+            plugins?.Release();
+            loadContext?.Unload();
+            throw;
+        }
+    }
+
+    private void AddHostSingletons(IServiceCollection collection)
+    {
+        // Host singletons stay reachable from the worker; worker registrations can replace them.
+        collection.AddSingleton(_timeProvider);
+        if (_hostServices.GetService<ILoggerFactory>() is { } loggerFactory)
+        {
+            collection.AddSingleton(loggerFactory);
+            collection.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        }
+
+        if (_hostServices.GetService<IConfiguration>() is { } configuration)
+        {
+            collection.AddSingleton(configuration);
+        }
+
+        if (_hostServices.GetService<IHostEnvironment>() is { } hostEnvironment)
+        {
+            collection.AddSingleton(hostEnvironment);
+        }
+
+        if (_hostServices.GetService<IHostApplicationLifetime>() is { } lifetime)
+        {
+            collection.AddSingleton(lifetime);
+        }
+    }
+
+    private void Subscribe(WorkerSlot slot, Worker worker)
+    {
+        if (_options.MaxLifetime > TimeSpan.Zero)
+        {
+            worker.AddSubscription(_timeProvider.CreateTimer(
+                _ => Recycle(slot, worker, WorkerRecycleReasons.RestartInterval), null, _options.MaxLifetime + Jitter(_options.MaxLifetimeJitter), Timeout.InfiniteTimeSpan));
+        }
+
+        if (_options.IdleTimeout > TimeSpan.Zero)
+        {
+            ITimer? idle = null;
+            idle = _timeProvider.CreateTimer(_ =>
+            {
+                var quiet = worker.IdleFor;
+                if (worker.ActiveRequests == 0 && quiet >= _options.IdleTimeout)
+                {
+                    Retire(slot, worker, WorkerRecycleReasons.InactivityTimeout);
+                }
+                else if (worker.IsServing)
+                {
+                    idle!.Change(quiet >= _options.IdleTimeout ? _options.IdleTimeout : _options.IdleTimeout - quiet, Timeout.InfiniteTimeSpan);
+                }
+            }, null, _options.IdleTimeout, Timeout.InfiniteTimeSpan);
+            worker.AddSubscription(idle);
+        }
+
+        if (_options.RecycleOnPluginChange && _plugins is not null && worker.Environment is { } environment &&
+            _plugins.TryGetState(environment.Path, _plugins.DefaultFor(environment.Path), out var plugins) && plugins.Current is { } set)
+        {
+            worker.AddSubscription(set.ChangeToken.RegisterChangeCallback(_ => Recycle(slot, worker, WorkerRecycleReasons.PluginsChanged), null));
+        }
+
+        if (_options.RecycleOnConfigChange && worker.Environment is { } configured)
+        {
+            worker.AddSubscription(_catalog.GetByPath(configured.Path).GetChangeToken().RegisterChangeCallback(
+                _ => Recycle(slot, worker, WorkerRecycleReasons.ConfigChanged), null));
+        }
+    }
+
+    // Fire-and-forget entry for timers and change callbacks.
+    private void Recycle(WorkerSlot slot, Worker worker, string reason) => _ = RecycleAsync(slot, worker, reason);
+
+    private async Task RecycleAsync(WorkerSlot slot, Worker expected, string reason)
+    {
+        if (_options.Mode == WorkerMode.Process)
+        {
+            RetireProcess(reason);
+            return;
+        }
+
+        if (_disposed || !ReferenceEquals(slot.Current, expected) || !slot.TryBeginRecycle())
+        {
+            return;
+        }
+
+        try
+        {
+            // The herd control: other keys wait their turn here while their old workers keep serving.
+            await _recycleGate.WaitAsync();
+            try
+            {
+                if (_disposed || !ReferenceEquals(slot.Current, expected))
+                {
+                    return;
+                }
+
+                Worker next;
+                try
+                {
+                    next = await StartAsync(slot, LatestEnvironment(expected), CancellationToken.None);
+                }
+                catch (WorkerUnavailableException)
+                {
+                    // Logged by StartAsync; the old worker keeps serving, and the next trigger tries again.
+                    return;
+                }
+
+                if (!slot.Replace(expected, next))
+                {
+                    await StopAsync(next);
+                    return;
+                }
+
+                _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
+                slot.SignalChanged();
+            }
+            finally
+            {
+                _recycleGate.Release();
+            }
+
+            await DrainAndStopAsync(expected, reason);
+        }
+        finally
+        {
+            slot.EndRecycle();
+        }
+    }
+
+    /// <summary>Retires a worker without a replacement (idle): the next request of the key starts a fresh one.</summary>
+    private void Retire(WorkerSlot slot, Worker worker, string reason)
+    {
+        if (slot.Replace(worker, null))
+        {
+            _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            slot.SignalChanged();
+            _ = DrainAndStopAsync(worker, reason);
+        }
+    }
+
+    private TracEnvironment? LatestEnvironment(Worker worker) =>
+        worker.Environment is { } environment ? _catalog.GetByPath(environment.Path).State.Environment ?? environment : null;
+
+    private async Task DrainAndStopAsync(Worker worker, string reason)
+    {
+        _retiring[worker] = 0;
+        try
+        {
+            var started = _timeProvider.GetTimestamp();
+            Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
+            worker.BeginDrain();
+            if (!await FinishesWithin(worker.Idle, _options.DrainTimeout))
+            {
+                var active = worker.ActiveRequests;
+                Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, active);
+                _metrics.AbortedRequests.Add(active);
+                worker.Abort();
+                // Aborted requests unwind quickly; the services are disposed only once they have.
+                await FinishesWithin(worker.Idle, _options.DrainTimeout);
+            }
+
+            _metrics.DrainDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
+            await StopAsync(worker);
+        }
+        finally
+        {
+            _retiring.TryRemove(worker, out _);
+        }
+    }
+
+    private async Task StopAsync(Worker worker)
+    {
+        var loadContext = await worker.StopAsync();
+        _metrics.ActiveWorkers.Add(-1);
+        Log.WorkerStopped(_logger, worker.Key, worker.Generation, worker.RequestsServed);
+        if (loadContext is not null)
+        {
+            VerifyUnloaded(loadContext, worker.Key, worker.Generation);
+        }
+    }
+
+    private void VerifyUnloaded(WeakReference loadContext, string key, long generation)
+    {
+        for (var round = 0; round < 10 && loadContext.IsAlive; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        if (loadContext.IsAlive)
+        {
+            Log.WorkerUnloadFailed(_logger, key, generation);
+            _metrics.UnloadFailures.Add(1);
+        }
+        else
+        {
+            Log.WorkerUnloaded(_logger, key, generation);
+        }
+    }
+
+    private async Task<bool> FinishesWithin(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout, _timeProvider);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private void CheckMemory()
+    {
+        if (Environment.WorkingSet <= _options.MemoryLimit)
+        {
+            return;
+        }
+
+        if (_options.Mode == WorkerMode.Process)
+        {
+            RetireProcess(WorkerRecycleReasons.MemoryLimit);
+            return;
+        }
+
+        var oldest = _slots.Values.Select(s => (Slot: s, Worker: s.Current)).Where(p => p.Worker is not null).MinBy(p => p.Worker!.StartedTimestamp);
+        if (oldest.Worker is { } worker)
+        {
+            _ = RecycleAsync(oldest.Slot, worker, WorkerRecycleReasons.MemoryLimit);
+        }
+    }
+
+    private void RetireProcess(string reason)
+    {
+        if (Interlocked.Exchange(ref _processRetiring, 1) != 0)
+        {
+            return;
+        }
+
+        _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        Log.ProcessRecycling(_logger, reason, _options.ProcessStopDelay);
+        var lifetime = _hostServices.GetService<IHostApplicationLifetime>();
+        _processStopTimer = _timeProvider.CreateTimer(_ => lifetime?.StopApplication(), null, _options.ProcessStopDelay, Timeout.InfiniteTimeSpan);
+    }
+
+    private static long Jitter(int maximum) => maximum > 0 ? Random.Shared.NextInt64(0, maximum + 1L) : 0;
+
+    private static TimeSpan Jitter(TimeSpan maximum) =>
+        maximum > TimeSpan.Zero ? TimeSpan.FromTicks(Random.Shared.NextInt64(0, maximum.Ticks + 1)) : TimeSpan.Zero;
+
+    private static long Seconds(TimeSpan? value) => (long)Math.Ceiling((value ?? TimeSpan.FromSeconds(30)).TotalSeconds);
+}

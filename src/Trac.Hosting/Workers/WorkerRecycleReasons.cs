@@ -1,0 +1,26 @@
+namespace Trac.Hosting.Workers;
+
+/// <summary>Why a worker was recycled, in mod_wsgi's vocabulary; used in logs and as the metrics' <c>reason</c> tag.</summary>
+public static class WorkerRecycleReasons
+{
+    /// <summary>The worker served <see cref="WorkerOptions.MaxRequests"/> (plus its jitter) requests.</summary>
+    public const string MaximumRequests = "maximum_requests";
+
+    /// <summary>The worker lived <see cref="WorkerOptions.MaxLifetime"/> (plus its jitter).</summary>
+    public const string RestartInterval = "restart_interval";
+
+    /// <summary>The worker served no request for <see cref="WorkerOptions.IdleTimeout"/>.</summary>
+    public const string InactivityTimeout = "inactivity_timeout";
+
+    /// <summary>The environment's plugin archives changed.</summary>
+    public const string PluginsChanged = "plugins_changed";
+
+    /// <summary>The environment's <c>conf/trac.ini</c> changed.</summary>
+    public const string ConfigChanged = "config_changed";
+
+    /// <summary>The process's memory passed <see cref="WorkerOptions.MemoryLimit"/>.</summary>
+    public const string MemoryLimit = "memory_limit";
+
+    /// <summary>Someone asked, through <see cref="IWorkerPool.RecycleAsync"/>.</summary>
+    public const string Manual = "manual";
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Primitives;
+using Polly;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>One pool key: its current worker, its generation counter and its own start pipeline (and breaker).</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A CancellationTokenSource without a timer holds nothing to dispose.")]
+internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline)
+{
+    private readonly object _gate = new();
+    private Worker? _current;
+    private long _generation;
+    private int _recycling;
+    private CancellationTokenSource _changed = new();
+
+    public string Key { get; } = key;
+
+    public ResiliencePipeline StartPipeline { get; } = startPipeline;
+
+    public SemaphoreSlim StartGate { get; } = new(1, 1);
+
+    public Worker? Current => Volatile.Read(ref _current);
+
+    /// <summary>Gets or sets whether the default pipeline's breaker is open (reported by the health check).</summary>
+    public bool BreakerOpen { get; set; }
+
+    public long NextGeneration() => Interlocked.Increment(ref _generation);
+
+    /// <summary>Makes <paramref name="next"/> current if <paramref name="expected"/> still is; returns whether it did.</summary>
+    public bool Replace(Worker? expected, Worker? next) => ReferenceEquals(Interlocked.CompareExchange(ref _current, next, expected), expected);
+
+    public bool TryBeginRecycle() => Interlocked.Exchange(ref _recycling, 1) == 0;
+
+    public void EndRecycle() => Volatile.Write(ref _recycling, 0);
+
+    public IChangeToken GetChangeToken()
+    {
+        lock (_gate)
+        {
+            return new CancellationChangeToken(_changed.Token);
+        }
+    }
+
+    public void SignalChanged()
+    {
+        CancellationTokenSource changed;
+        lock (_gate)
+        {
+            changed = _changed;
+            _changed = new CancellationTokenSource();
+        }
+
+        changed.Cancel();
+    }
+}
