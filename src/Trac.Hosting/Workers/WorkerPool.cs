@@ -378,6 +378,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     // Fire-and-forget entry for timers and change callbacks.
     private void Recycle(WorkerSlot slot, Worker worker, string reason) => _ = RecycleAsync(slot, worker, reason);
 
+    /// <summary>
+    /// Replaces <paramref name="expected"/> if it is still the slot's worker; completes once new requests go to the
+    /// replacement. The old worker drains and stops in the background.
+    /// </summary>
     private async Task RecycleAsync(WorkerSlot slot, Worker expected, string reason)
     {
         if (_options.Mode == WorkerMode.Process)
@@ -421,14 +425,13 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
                 _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
                 Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
+                _ = DrainAndStopAsync(expected, reason);
                 slot.SignalChanged();
             }
             finally
             {
                 _recycleGate.Release();
             }
-
-            await DrainAndStopAsync(expected, reason);
         }
         finally
         {
@@ -453,11 +456,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private async Task DrainAndStopAsync(Worker worker, string reason)
     {
         _retiring[worker] = 0;
+        // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
+        Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
+        worker.BeginDrain();
         try
         {
             var started = _timeProvider.GetTimestamp();
-            Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
-            worker.BeginDrain();
             if (!await FinishesWithin(worker.Idle, _options.DrainTimeout))
             {
                 var active = worker.ActiveRequests;
