@@ -1,6 +1,18 @@
 using BenchmarkDotNet.Running;
 using Trac.Hosting.Benchmarks;
 
+if (args.Length > 0 && args[0] == "--load")
+{
+    await LoadRun.RunAsync(args[1..]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "--leak")
+{
+    await LeakRun.RunAsync(args[1..]);
+    return;
+}
+
 if (args is ["--filesystem-probe", var count])
 {
     // Runs warm requests only, for counting file-system calls from outside (see docs/performance.md).
