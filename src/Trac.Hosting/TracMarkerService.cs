@@ -50,18 +50,32 @@ internal sealed class TracMarkerService : IDisposable, IAsyncDisposable
             _owned.Clear();
         }
 
-        // Last built, first disposed: the worker pool goes before the plugin cache and the catalog it uses.
+        // Last built, first disposed: the worker pool goes before the plugin cache and the catalog it uses. One that
+        // throws does not keep the others from being disposed.
+        var errors = new List<Exception>();
         foreach (var item in Enumerable.Reverse(owned))
         {
-            switch (item)
+            try
             {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
+                switch (item)
+                {
+                    case IAsyncDisposable asyncDisposable:
+                        await asyncDisposable.DisposeAsync();
+                        break;
+                    case IDisposable disposable:
+                        disposable.Dispose();
+                        break;
+                }
             }
+            catch (Exception e)
+            {
+                errors.Add(e);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new AggregateException("Disposing the Trac pipelines failed.", errors);
         }
     }
 

@@ -69,6 +69,9 @@ internal sealed class Worker : ITracWorker
 
     public ITracApplication? Application { get; private set; }
 
+    /// <summary>Gets the plugin set the worker leased (its change token triggers a recycle), if any.</summary>
+    public TracPluginSet? PluginSet => _plugins;
+
     public long RequestLimit { get; }
 
     public RateLimiter? Limiter { get; }
@@ -119,6 +122,9 @@ internal sealed class Worker : ITracWorker
     /// <summary>Returns <see langword="true"/> the first time only: a worker asks to be recycled once.</summary>
     public bool TryRequestRecycle() => Interlocked.Exchange(ref _recycleRequested, 1) == 0;
 
+    /// <summary>Lets the count limit trigger again, after a recycle that could not start a replacement.</summary>
+    public void ResetRecycleRequest() => Volatile.Write(ref _recycleRequested, 0);
+
     public void AddSubscription(IDisposable subscription)
     {
         lock (_subscriptions)
@@ -150,28 +156,44 @@ internal sealed class Worker : ITracWorker
     {
         _state = StoppedState;
         DisposeSubscriptions();
-        switch (Application)
+        try
         {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync();
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
+            switch (Application)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+        finally
+        {
+            // Whatever the application's or the services' disposal throws, the rest is still released.
+            Application = null;
+            try
+            {
+                if (_services is { } services)
+                {
+                    _services = null;
+                    await services.DisposeAsync();
+                }
+            }
+            finally
+            {
+                (Limiter as IDisposable)?.Dispose();
+                _plugins?.Release();
+                _plugins = null;
+                Unloading = UnloadLoadContext();
+            }
         }
 
-        Application = null;
-        if (_services is { } services)
-        {
-            _services = null;
-            await services.DisposeAsync();
-        }
-
-        (Limiter as IDisposable)?.Dispose();
-        _plugins?.Release();
-        _plugins = null;
-        return UnloadLoadContext();
+        return Unloading;
     }
+
+    /// <summary>Gets a weak reference to the unloading load context once <see cref="StopAsync"/> ran, if there was one.</summary>
+    public WeakReference? Unloading { get; private set; }
 
     // Kept out of StopAsync's state machine so that no local outlives the call and keeps the context alive.
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -38,31 +38,33 @@ internal sealed class WorkerMiddleware
             return;
         }
 
-        System.Threading.RateLimiting.RateLimitLease? lease = null;
-        if (worker.Limiter is { } limiter)
-        {
-            lease = limiter.AttemptAcquire();
-            if (!lease.IsAcquired)
-            {
-                lease.Dispose();
-                lease = await limiter.AcquireAsync(1, context.RequestAborted);
-            }
-
-            if (!lease.IsAcquired)
-            {
-                lease.Dispose();
-                worker.Exit(served: false);
-                await RejectAsync(context, TimeSpan.FromSeconds(1), "Service Unavailable: this project is busy; try again shortly.");
-                return;
-            }
-        }
-
+        // From here on the worker counts this request: whatever happens (a cancelled wait in the queue, a limiter
+        // disposed by the drain), it leaves the worker in the finally.
+        var served = false;
         var previous = context.Features.Get<ITracWorker>();
-        context.Features.Set<ITracWorker>(worker);
-        // Past the drain deadline, a request still running is aborted.
+        // Past the drain deadline, a request still running, or still queued, is aborted.
         var abort = worker.Aborting.UnsafeRegister(static state => ((HttpContext)state!).Abort(), context);
+        System.Threading.RateLimiting.RateLimitLease? lease = null;
         try
         {
+            if (worker.Limiter is { } limiter)
+            {
+                lease = limiter.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    lease.Dispose();
+                    lease = await limiter.AcquireAsync(1, context.RequestAborted);
+                }
+
+                if (!lease.IsAcquired)
+                {
+                    await RejectAsync(context, TimeSpan.FromSeconds(1), "Service Unavailable: this project is busy; try again shortly.");
+                    return;
+                }
+            }
+
+            context.Features.Set<ITracWorker>(worker);
+            served = true;
             await _next(context);
         }
         finally
@@ -70,7 +72,14 @@ internal sealed class WorkerMiddleware
             abort.Dispose();
             lease?.Dispose();
             context.Features.Set(previous);
-            _pool.OnRequestFinished(worker);
+            if (served)
+            {
+                _pool.OnRequestFinished(worker);
+            }
+            else
+            {
+                worker.Exit(served: false);
+            }
         }
     }
 

@@ -39,10 +39,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly ITimer? _memoryTimer;
     private readonly ITimer? _processLifetimeTimer;
     private readonly long _processRequestLimit;
+    private readonly CancellationTokenSource _stopping = new();
     private ITimer? _processStopTimer;
     private long _processServed;
     private int _processRetiring;
-    private bool _disposed;
+    private long _memoryRecycleAllowedAt;
+    private volatile bool _disposed;
 
     public WorkerPool(
         WorkerOptions options, IServiceProvider hostServices, EnvironmentCatalog catalog, PluginSetProvider? plugins,
@@ -98,17 +100,23 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(reason);
         if (_slots.TryGetValue(key, out var slot) && slot.Current is { } current)
         {
-            await RecycleAsync(slot, current, reason).WaitAsync(cancellationToken);
+            // Run off the caller's thread, like every other trigger; the caller waits for the switch.
+            await Task.Run(() => RecycleAsync(slot, current, reason), cancellationToken);
         }
     }
 
     /// <summary>Returns the worker for a request's environment, entered; starts the key's first worker if needed.</summary>
-    /// <exception cref="WorkerUnavailableException">No worker can start now.</exception>
+    /// <exception cref="WorkerUnavailableException">No worker can start now, or the pool is shutting down.</exception>
     public async ValueTask<Worker> AcquireAsync(TracEnvironment environment, CancellationToken cancellationToken)
     {
         var slot = Slot(_options.Scope == WorkerScope.Shared ? SharedKey : environment.Path);
         while (true)
         {
+            if (_disposed)
+            {
+                throw new WorkerUnavailableException("Service Unavailable: the application is shutting down.", TimeSpan.FromSeconds(5));
+            }
+
             var worker = slot.Current ?? await StartFirstAsync(slot, environment, cancellationToken);
             if (worker.TryEnter())
             {
@@ -133,27 +141,32 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
         else if (worker.RequestLimit > 0 && served >= worker.RequestLimit && worker.TryRequestRecycle())
         {
-            // Off the request's thread: the response must not wait for a replacement to start.
-            ThreadPool.UnsafeQueueUserWorkItem(
-                static state => _ = state.Pool.RecycleAsync(state.Slot, state.Worker, WorkerRecycleReasons.MaximumRequests),
-                (Pool: this, Slot: Slot(worker.Key), Worker: worker),
-                preferLocal: false);
+            Recycle(Slot(worker.Key), worker, WorkerRecycleReasons.MaximumRequests);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        _stopping.Cancel();
         _memoryTimer?.Dispose();
         _processLifetimeTimer?.Dispose();
         _processStopTimer?.Dispose();
+        var stops = new List<Task>();
         foreach (var slot in _slots.Values)
         {
             if (slot.Current is { } worker && slot.Replace(worker, null))
             {
-                worker.BeginDrain();
-                await StopAsync(worker);
+                // The host stops after its own drain, so what is still running here is aborted at once.
+                stops.Add(DrainAndStopAsync(worker, "shutdown", TimeSpan.Zero));
             }
+        }
+
+        stops.AddRange(_retiring.Keys.Select(w => w.Idle.WaitAsync(_options.DrainTimeout, _timeProvider).ContinueWith(_ => { }, TaskScheduler.Default)));
+        await Task.WhenAll(stops);
+        foreach (var worker in _retiring.Keys)
+        {
+            worker.Abort();
         }
     }
 
@@ -169,6 +182,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             return builder.Build();
         }
 
+        // A timed-out attempt is a TimeoutRejectedException here (the inner timeout), so it counts for the breaker.
         var startFailure = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or BrokenCircuitException));
         return builder
             .AddTimeout(_options.StartTimeout)
@@ -198,26 +212,57 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                     return ValueTask.CompletedTask;
                 },
             })
+            .AddTimeout(_options.StartTimeout)
             .Build();
     }
 
     private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, CancellationToken cancellationToken)
     {
-        await slot.StartGate.WaitAsync(cancellationToken);
-        try
+        Task<Worker> start;
+        lock (slot.StartLock)
         {
             if (slot.Current is { } started)
             {
                 return started;
             }
 
-            var worker = await StartAsync(slot, _options.Scope == WorkerScope.Shared ? null : environment, cancellationToken);
-            slot.Replace(null, worker);
+            // One start for every request waiting: it belongs to the pool, not to the first client, whose leaving
+            // must not cancel it.
+            start = slot.FirstStart ??= StartAndInstallAsync(slot, _options.Scope == WorkerScope.Shared ? null : environment);
+        }
+
+        try
+        {
+            // Each request waits at most StartTimeout, even for a warm-up that ignores its cancellation.
+            return await start.WaitAsync(_options.StartTimeout, _timeProvider, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            throw new WorkerUnavailableException("Service Unavailable: the application for this project is still starting; try again shortly.", TimeSpan.FromSeconds(5), e);
+        }
+    }
+
+    private async Task<Worker> StartAndInstallAsync(WorkerSlot slot, TracEnvironment? environment)
+    {
+        // Never completes inside the caller's lock, so FirstStart is set before the finally below clears it.
+        await Task.Yield();
+        try
+        {
+            var worker = await StartAsync(slot, environment, _stopping.Token);
+            if (_disposed || !slot.Replace(null, worker))
+            {
+                await StopAsync(worker);
+                throw new WorkerUnavailableException("Service Unavailable: the application is shutting down.", TimeSpan.FromSeconds(5));
+            }
+
             return worker;
         }
         finally
         {
-            slot.StartGate.Release();
+            lock (slot.StartLock)
+            {
+                slot.FirstStart = null;
+            }
         }
     }
 
@@ -225,18 +270,15 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
     {
         var started = _timeProvider.GetTimestamp();
+        // Taken before the build: a trac.ini change during the build or the warm-up still triggers a recycle.
+        var configChanged = environment is not null && _options.RecycleOnConfigChange ? _catalog.GetByPath(environment.Path).GetChangeToken() : null;
+        Worker worker;
         try
         {
-            var worker = await slot.StartPipeline.ExecuteAsync(
+            worker = await slot.StartPipeline.ExecuteAsync(
                 static (state, token) => new ValueTask<Worker>(state.Pool.CreateWorkerAsync(state.Slot, state.Environment, token)),
                 (Pool: this, Slot: slot, Environment: environment),
                 cancellationToken);
-            var elapsed = _timeProvider.GetElapsedTime(started);
-            _metrics.StartDuration.Record(elapsed.TotalSeconds);
-            _metrics.ActiveWorkers.Add(1);
-            Log.WorkerStarted(_logger, slot.Key, worker.Generation, (long)elapsed.TotalMilliseconds);
-            Subscribe(slot, worker);
-            return worker;
         }
         catch (BrokenCircuitException e)
         {
@@ -250,6 +292,24 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }
+        finally
+        {
+            _metrics.StartDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
+        }
+
+        try
+        {
+            Subscribe(slot, worker, configChanged);
+        }
+        catch
+        {
+            await StopAsync(worker);
+            throw;
+        }
+
+        _metrics.ActiveWorkers.Add(1);
+        Log.WorkerStarted(_logger, slot.Key, worker.Generation, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        return worker;
     }
 
     private async Task<Worker> CreateWorkerAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
@@ -336,9 +396,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private void Subscribe(WorkerSlot slot, Worker worker)
+    private void Subscribe(WorkerSlot slot, Worker worker, IChangeToken? configChanged)
     {
-        if (_options.MaxLifetime > TimeSpan.Zero)
+        if (_options.MaxLifetime > TimeSpan.Zero && _options.Mode == WorkerMode.InProcess)
         {
             worker.AddSubscription(_timeProvider.CreateTimer(
                 _ => Recycle(slot, worker, WorkerRecycleReasons.RestartInterval), null, _options.MaxLifetime + Jitter(_options.MaxLifetimeJitter), Timeout.InfiniteTimeSpan));
@@ -362,21 +422,26 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             worker.AddSubscription(idle);
         }
 
-        if (_options.RecycleOnPluginChange && _plugins is not null && worker.Environment is { } environment &&
-            _plugins.TryGetState(environment.Path, _plugins.DefaultFor(environment.Path), out var plugins) && plugins.Current is { } set)
+        // The set the worker leased: if it was replaced while the worker started, the token has fired already and
+        // the callback runs at once.
+        if (_options.RecycleOnPluginChange && worker.PluginSet is { } set)
         {
             worker.AddSubscription(set.ChangeToken.RegisterChangeCallback(_ => Recycle(slot, worker, WorkerRecycleReasons.PluginsChanged), null));
         }
 
-        if (_options.RecycleOnConfigChange && worker.Environment is { } configured)
+        if (configChanged is not null)
         {
-            worker.AddSubscription(_catalog.GetByPath(configured.Path).GetChangeToken().RegisterChangeCallback(
-                _ => Recycle(slot, worker, WorkerRecycleReasons.ConfigChanged), null));
+            worker.AddSubscription(configChanged.RegisterChangeCallback(_ => Recycle(slot, worker, WorkerRecycleReasons.ConfigChanged), null));
         }
     }
 
-    // Fire-and-forget entry for timers and change callbacks.
-    private void Recycle(WorkerSlot slot, Worker worker, string reason) => _ = RecycleAsync(slot, worker, reason);
+    // Every trigger (timers, change callbacks, the count limit) goes through the thread pool: never on the thread of
+    // a request, of a file watcher or of whoever advanced the clock.
+    private void Recycle(WorkerSlot slot, Worker worker, string reason) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state => _ = state.Pool.RecycleAsync(state.Slot, state.Worker, state.Reason),
+            (Pool: this, Slot: slot, Worker: worker, Reason: reason),
+            preferLocal: false);
 
     /// <summary>
     /// Replaces <paramref name="expected"/> if it is still the slot's worker; completes once new requests go to the
@@ -390,8 +455,19 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             return;
         }
 
-        if (_disposed || !ReferenceEquals(slot.Current, expected) || !slot.TryBeginRecycle())
+        if (_disposed || !ReferenceEquals(slot.Current, expected))
         {
+            return;
+        }
+
+        if (!slot.TryBeginRecycle())
+        {
+            // Another recycle of the key runs: this one is remembered and run when it ends, not lost.
+            lock (slot.StartLock)
+            {
+                slot.Pending = (expected, reason);
+            }
+
             return;
         }
 
@@ -409,11 +485,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 Worker next;
                 try
                 {
-                    next = await StartAsync(slot, LatestEnvironment(expected), CancellationToken.None);
+                    next = await StartAsync(slot, LatestEnvironment(expected), _stopping.Token);
                 }
-                catch (WorkerUnavailableException)
+                catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
                 {
-                    // Logged by StartAsync; the old worker keeps serving, and the next trigger tries again.
+                    // Logged by StartAsync; the old worker keeps serving, and the trigger is tried again later.
+                    RetryLater(slot, expected, reason);
                     return;
                 }
 
@@ -425,7 +502,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
                 _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
                 Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
-                _ = DrainAndStopAsync(expected, reason);
+                _ = DrainAndStopAsync(expected, reason, _options.DrainTimeout);
                 slot.SignalChanged();
             }
             finally
@@ -436,7 +513,30 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         finally
         {
             slot.EndRecycle();
+            (Worker Worker, string Reason)? pending;
+            lock (slot.StartLock)
+            {
+                pending = slot.Pending;
+                slot.Pending = null;
+            }
+
+            if (pending is { } next && ReferenceEquals(slot.Current, next.Worker))
+            {
+                Recycle(slot, next.Worker, next.Reason);
+            }
         }
+    }
+
+    private void RetryLater(WorkerSlot slot, Worker worker, string reason)
+    {
+        if (_disposed || !worker.IsServing)
+        {
+            return;
+        }
+
+        // A count-limit trigger fires again with the next finished request; others are re-armed after a pause.
+        worker.ResetRecycleRequest();
+        worker.AddSubscription(_timeProvider.CreateTimer(_ => Recycle(slot, worker, reason), null, TimeSpan.FromSeconds(30), Timeout.InfiniteTimeSpan));
     }
 
     /// <summary>Retires a worker without a replacement (idle): the next request of the key starts a fresh one.</summary>
@@ -445,24 +545,32 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         if (slot.Replace(worker, null))
         {
             _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            _ = DrainAndStopAsync(worker, reason, _options.DrainTimeout);
             slot.SignalChanged();
-            _ = DrainAndStopAsync(worker, reason);
         }
     }
 
     private TracEnvironment? LatestEnvironment(Worker worker) =>
         worker.Environment is { } environment ? _catalog.GetByPath(environment.Path).State.Environment ?? environment : null;
 
-    private async Task DrainAndStopAsync(Worker worker, string reason)
+    private async Task DrainAndStopAsync(Worker worker, string reason, TimeSpan drainTimeout)
     {
         _retiring[worker] = 0;
         // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
         Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
         worker.BeginDrain();
+        _metrics.ActiveWorkers.Add(-1);
+        var started = _timeProvider.GetTimestamp();
+        // The deadline counts from the switch, so its timer starts before anything is awaited.
+        using var deadline = new CancellationTokenSource();
+        var timeout = Task.Delay(drainTimeout, _timeProvider, deadline.Token);
+        // The rest (waiting, disposing, collecting) happens off the caller's path.
+        await Task.Yield();
         try
         {
-            var started = _timeProvider.GetTimestamp();
-            if (!await FinishesWithin(worker.Idle, _options.DrainTimeout))
+            var finished = await Task.WhenAny(worker.Idle, timeout) == worker.Idle;
+            await deadline.CancelAsync();
+            if (!finished)
             {
                 var active = worker.ActiveRequests;
                 Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, active);
@@ -473,7 +581,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             _metrics.DrainDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
-            await StopAsync(worker);
+            await StopAsync(worker, counted: false);
         }
         finally
         {
@@ -481,12 +589,25 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private async Task StopAsync(Worker worker)
+    private async Task StopAsync(Worker worker, bool counted = true)
     {
-        var loadContext = await worker.StopAsync();
-        _metrics.ActiveWorkers.Add(-1);
+        if (counted)
+        {
+            _metrics.ActiveWorkers.Add(-1);
+        }
+
+        try
+        {
+            await worker.StopAsync();
+        }
+        catch (Exception e)
+        {
+            // A worker service that throws while disposed: everything else was released all the same.
+            Log.WorkerStartFailed(_logger, worker.Key, $"disposing generation {worker.Generation} failed: {e.Message}", e);
+        }
+
         Log.WorkerStopped(_logger, worker.Key, worker.Generation, worker.RequestsServed);
-        if (loadContext is not null)
+        if (worker.Unloading is { } loadContext)
         {
             VerifyUnloaded(loadContext, worker.Key, worker.Generation);
         }
@@ -502,8 +623,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         if (loadContext.IsAlive)
         {
-            Log.WorkerUnloadFailed(_logger, key, generation);
             _metrics.UnloadFailures.Add(1);
+            Log.WorkerUnloadFailed(_logger, key, generation);
         }
         else
         {
@@ -526,10 +647,15 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
     private void CheckMemory()
     {
-        if (Environment.WorkingSet <= _options.MemoryLimit)
+        // After a memory recycle, give the collector three intervals before judging again, so that one high reading
+        // does not roll through every worker.
+        if (Environment.WorkingSet <= _options.MemoryLimit || _timeProvider.GetTimestamp() < Volatile.Read(ref _memoryRecycleAllowedAt))
         {
             return;
         }
+
+        Volatile.Write(ref _memoryRecycleAllowedAt,
+            _timeProvider.GetTimestamp() + (long)(3 * _options.MemoryCheckInterval.TotalSeconds * _timeProvider.TimestampFrequency));
 
         if (_options.Mode == WorkerMode.Process)
         {
@@ -540,7 +666,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         var oldest = _slots.Values.Select(s => (Slot: s, Worker: s.Current)).Where(p => p.Worker is not null).MinBy(p => p.Worker!.StartedTimestamp);
         if (oldest.Worker is { } worker)
         {
-            _ = RecycleAsync(oldest.Slot, worker, WorkerRecycleReasons.MemoryLimit);
+            Recycle(oldest.Slot, worker, WorkerRecycleReasons.MemoryLimit);
         }
     }
 

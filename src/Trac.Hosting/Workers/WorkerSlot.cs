@@ -17,7 +17,14 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline)
 
     public ResiliencePipeline StartPipeline { get; } = startPipeline;
 
-    public SemaphoreSlim StartGate { get; } = new(1, 1);
+    /// <summary>Gets or sets the start in progress of the key's first worker, shared by every request waiting for it.</summary>
+    public Task<Worker>? FirstStart { get; set; }
+
+    /// <summary>Gets the lock that guards <see cref="FirstStart"/>.</summary>
+    public object StartLock { get; } = new();
+
+    /// <summary>Gets or sets a recycle that arrived while another one ran; taken when that one ends.</summary>
+    public (Worker Worker, string Reason)? Pending { get; set; }
 
     public Worker? Current => Volatile.Read(ref _current);
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Polly;
@@ -77,6 +78,7 @@ public sealed class WorkerRecyclingTests : IDisposable
         release.SetResult();
         await recycle.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await _recorder.WaitDisposedAsync("alpha#1");
         Assert.Equal(["warm alpha#1", "warm alpha#2", "dispose alpha#1"], _recorder.Log.Where(l => l.Contains("alpha", StringComparison.Ordinal)).Take(3));
     }
 
@@ -148,25 +150,136 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task FirstStart_WaitsUpToStartTimeout_ThenAnswers503()
     {
-        _recorder.WarmUp = (_, token) => Task.Delay(Timeout.Infinite, token);
+        var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _recorder.WarmUp = (_, token) =>
+        {
+            warming.TrySetResult();
+            return Task.Delay(Timeout.Infinite, token);
+        };
+        using var host = await StartAsync(o => o.StartTimeout = TimeSpan.FromSeconds(10));
+
+        var first = host.GetAsync("/alpha/");
+        var second = host.GetAsync("/alpha/");
+        await warming.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+        await Task.Yield();
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        _time.Advance(TimeSpan.FromTicks(1));
+
+        foreach (var request in new[] { first, second })
+        {
+            var (status, body, response) = await request.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(503, status);
+            Assert.StartsWith("Service Unavailable: the application for this project", body, StringComparison.Ordinal);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        }
+
+        // Both waited for one start, not one after the other.
+        Assert.Equal(1, _recorder.Starts);
+    }
+
+    [Fact]
+    public async Task ReplacementThatFailsToStart_IsTriedAgainAndTheOldWorkerServesMeanwhile()
+    {
+        var generationTwoFails = 1;
+        _recorder.FailStart = worker => worker.Generation == 2 && Interlocked.Exchange(ref generationTwoFails, 0) == 1 ? new InvalidOperationException("once") : null;
         using var host = await StartAsync(o =>
         {
-            o.StartTimeout = TimeSpan.FromSeconds(10);
-            o.ConfigureStartPipeline = (builder, _) => builder.AddTimeout(TimeSpan.FromSeconds(10));
+            o.MaxRequests = 1;
+            o.ConfigureStartPipeline = (_, _) => { };
         });
+        var pool = Pool(host);
 
-        var request = host.GetAsync("/alpha/");
-        while (!request.IsCompleted)
+        Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        var switched = pool.GetChangeToken(Key("alpha"));
+        // The failed replacement leaves generation 1 serving; its next finished request triggers again.
+        while (!switched.HasChanged)
         {
-            // The start waits on the manual clock; move it until the timeout fires.
-            _time.Advance(TimeSpan.FromSeconds(1));
+            Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
             await Task.Yield();
         }
 
-        var (status, body, response) = await request;
-        Assert.Equal(503, status);
-        Assert.Equal("Service Unavailable: the application for this project could not be started.", body);
-        Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        Assert.StartsWith("gen=3;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WorkerServices_ReachTheHostSingletons()
+    {
+        object?[] seen = [];
+        using var host = await StartAsync(o => o.ConfigureServices = (s, c) =>
+        {
+            s.AddSingleton(_recorder);
+            seen = [c.HostServices.GetService<TimeProvider>()];
+        });
+        await host.GetAsync("/alpha/");
+        var worker = Pool(host).Workers.Single();
+        IServiceProvider? services = null;
+        _recorder.OnDispatch = c =>
+        {
+            services = c.GetTracWorker()!.Services;
+            return Task.CompletedTask;
+        };
+        await host.GetAsync("/alpha/");
+
+        Assert.NotNull(services);
+        Assert.Same(_time, services.GetRequiredService<TimeProvider>());
+        Assert.Same(_time, seen[0]);
+        Assert.NotNull(services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkerRecyclingTests>>());
+        Assert.NotNull(services.GetRequiredService<IHostEnvironment>());
+        Assert.NotNull(services.GetRequiredService<IHostApplicationLifetime>());
+        Assert.Equal(Key("alpha"), services.GetRequiredService<TracWorkerContext>().Key);
+        Assert.Equal(1, worker.Generation);
+    }
+
+    [Fact]
+    public void EveryKey_BindsFromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Trac:Workers:MaxRequests"] = "500",
+            ["Trac:Workers:MaxRequestsJitter"] = "50",
+            ["Trac:Workers:MaxLifetime"] = "01:00:00",
+            ["Trac:Workers:MaxLifetimeJitter"] = "00:05:00",
+            ["Trac:Workers:IdleTimeout"] = "00:20:00",
+            ["Trac:Workers:StartTimeout"] = "00:00:45",
+            ["Trac:Workers:DrainTimeout"] = "00:00:15",
+            ["Trac:Workers:MaxConcurrentRecycles"] = "3",
+            ["Trac:Workers:MaxConcurrentRequests"] = "10",
+            ["Trac:Workers:QueueLimit"] = "20",
+            ["Trac:Workers:Scope"] = "Shared",
+            ["Trac:Workers:Mode"] = "Process",
+            ["Trac:Workers:MemoryLimit"] = "1073741824",
+        }).Build();
+        using var services = new ServiceCollection().AddTrac(configuration.GetSection("Trac")).BuildServiceProvider();
+
+        var o = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TracOptions>>().Value.Workers;
+
+        Assert.Equal((500, 50, 3, 10, 20, 1073741824L), (o.MaxRequests, o.MaxRequestsJitter, o.MaxConcurrentRecycles, o.MaxConcurrentRequests, o.QueueLimit, o.MemoryLimit));
+        Assert.Equal((TimeSpan.FromHours(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(20), TimeSpan.FromSeconds(45), TimeSpan.FromSeconds(15)),
+            (o.MaxLifetime, o.MaxLifetimeJitter, o.IdleTimeout, o.StartTimeout, o.DrainTimeout));
+        Assert.Equal((WorkerScope.Shared, WorkerMode.Process), (o.Scope, o.Mode));
+    }
+
+    [Fact]
+    public async Task Jitter_IsDrawnAgainForEachGeneration()
+    {
+        using var host = await StartAsync(o =>
+        {
+            o.MaxRequests = 1000;
+            o.MaxRequestsJitter = 1000;
+        });
+        var pool = Pool(host);
+        var limits = new List<long>();
+        await host.GetAsync("/alpha/");
+        for (var i = 0; i < 8; i++)
+        {
+            limits.Add(pool.Workers.Single(w => w.State == TracWorkerState.Serving).RequestLimit);
+            await pool.RecycleAsync(Key("alpha"));
+        }
+
+        Assert.All(limits, l => Assert.InRange(l, 1000, 2000));
+        Assert.True(limits.Distinct().Count() > 1);
     }
 
     [Fact]

@@ -34,6 +34,14 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
                 o.MaxConcurrentRecycles = 2;
                 o.ConfigureServices = (s, _) => s.AddSingleton(_recorder);
             }).Dispatch<RecordingApplication>());
+        // Requests that take a while, so that many are in flight when their worker is retired.
+        _recorder.OnDispatch = async _ =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await Task.Yield();
+            }
+        };
         var client = host.GetTestClient();
 
         var failures = 0;
@@ -54,8 +62,22 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
         Assert.Equal(0, failures);
         Assert.Equal(0, _recorder.Violations);
-        // 960 requests at 5 per worker: many generations came and went.
-        Assert.True(Host(host).Workers.Max(w => w.Generation) > 10);
+        // 960 requests at 5 per worker: many generations came and went, and every retired one was disposed.
+        var workers = Host(host).Workers;
+        Assert.True(workers.Max(w => w.Generation) > 10);
+        foreach (var serving in workers.Where(w => w.State == TracWorkerState.Serving))
+        {
+            var name = Path.GetFileName(serving.Key);
+            for (var generation = 1; generation < serving.Generation; generation++)
+            {
+                if (_recorder.Log.Contains($"warm {name}#{generation}"))
+                {
+                    await _recorder.WaitDisposedAsync($"{name}#{generation}");
+                }
+            }
+        }
+
+        Assert.All(Host(host).Workers, w => Assert.Equal(0, w.ActiveRequests));
     }
 
     [Fact]
@@ -97,15 +119,21 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
             Leak.Keep(context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>().PluginAssemblies[0].GetType("Trac.Hosting.TestPlugin.Greeter")!);
             return Task.CompletedTask;
         };
-        using var host = await StartWithPluginsAsync(logs);
-        await host.GetAsync("/alpha/");
+        try
+        {
+            using var host = await StartWithPluginsAsync(logs);
+            await host.GetAsync("/alpha/");
 
-        await Host(host).RecycleAsync(Path.Combine(_projects.Path, "alpha"));
+            await Host(host).RecycleAsync(Path.Combine(_projects.Path, "alpha"));
 
-        var failed = await logs.WaitForAsync(Diagnostics.EventIds.WorkerUnloadFailed);
-        Assert.Contains("#1", failed.Message, StringComparison.Ordinal);
-        Assert.Equal(1, Interlocked.Read(ref failures));
-        Leak.Clear();
+            var failed = await logs.WaitForAsync(Diagnostics.EventIds.WorkerUnloadFailed);
+            Assert.Contains("#1", failed.Message, StringComparison.Ordinal);
+            Assert.Equal(1, Interlocked.Read(ref failures));
+        }
+        finally
+        {
+            Leak.Clear();
+        }
     }
 
     private Task<Microsoft.Extensions.Hosting.IHost> StartWithPluginsAsync(TestLoggerProvider logs) =>
