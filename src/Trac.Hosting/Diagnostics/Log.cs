@@ -149,9 +149,9 @@ internal static partial class Log
         EventName = nameof(EventIds.StalePluginRemoved))]
     public static partial void StalePluginRemoved(ILogger logger, string folder);
 
-    [LoggerMessage(EventIds.WorkerStarted, LogLevel.Information, "Started worker {Key} #{Generation} in {Milliseconds} ms.",
+    [LoggerMessage(EventIds.WorkerStarted, LogLevel.Information, "Started worker {Key} #{Generation} ({Reason}) in {Milliseconds} ms.",
         EventName = nameof(EventIds.WorkerStarted))]
-    public static partial void WorkerStarted(ILogger logger, string key, long generation, long milliseconds);
+    public static partial void WorkerStarted(ILogger logger, string key, long generation, string reason, long milliseconds);
 
     [LoggerMessage(EventIds.WorkerSwitched, LogLevel.Information,
         "Recycling worker {Key} #{OldGeneration} ({Reason}): new requests go to #{NewGeneration}.",
@@ -164,19 +164,19 @@ internal static partial class Log
     public static partial void WorkerDraining(ILogger logger, string key, long generation, string reason, int active);
 
     [LoggerMessage(EventIds.WorkerRequestsAborted, LogLevel.Warning,
-        "Worker {Key} #{Generation} still had {Active} requests after its drain timeout; they were aborted.",
+        "Worker {Key} #{Generation} ({Reason}) still had {Active} requests after its drain timeout; they were aborted.",
         EventName = nameof(EventIds.WorkerRequestsAborted))]
-    public static partial void WorkerRequestsAborted(ILogger logger, string key, long generation, int active);
+    public static partial void WorkerRequestsAborted(ILogger logger, string key, long generation, string reason, int active);
 
-    [LoggerMessage(EventIds.WorkerStopped, LogLevel.Information, "Stopped worker {Key} #{Generation} after {Requests} requests.",
+    [LoggerMessage(EventIds.WorkerStopped, LogLevel.Information, "Stopped worker {Key} #{Generation} ({Reason}) after {Requests} requests.",
         EventName = nameof(EventIds.WorkerStopped))]
-    public static partial void WorkerStopped(ILogger logger, string key, long generation, long requests);
+    public static partial void WorkerStopped(ILogger logger, string key, long generation, string reason, long requests);
 
     [LoggerMessage(EventIds.WorkerUnloadFailed, LogLevel.Warning,
-        "The plugins of worker {Key} #{Generation} did not unload: something still references their load context (a static, an event " +
+        "The plugins of worker {Key} #{Generation} ({Reason}) did not unload: something still references their load context (a static, an event " +
         "handler, a thread, a cached delegate). Its memory stays in use.",
         EventName = nameof(EventIds.WorkerUnloadFailed))]
-    public static partial void WorkerUnloadFailed(ILogger logger, string key, long generation);
+    public static partial void WorkerUnloadFailed(ILogger logger, string key, long generation, string reason);
 
     [LoggerMessage(EventIds.WorkerStartFailed, LogLevel.Error, "Worker {Key} could not be started: {Error}",
         EventName = nameof(EventIds.WorkerStartFailed))]
@@ -187,7 +187,7 @@ internal static partial class Log
         EventName = nameof(EventIds.ProcessRecycling))]
     public static partial void ProcessRecycling(ILogger logger, string reason, TimeSpan delay);
 
-    [LoggerMessage(EventIds.WorkerUnloaded, LogLevel.Debug, "The plugins of worker {Key} #{Generation} unloaded.",
+    [LoggerMessage(EventIds.WorkerUnloaded, LogLevel.Debug, "The plugins of worker {Key} #{Generation} ({Reason}) unloaded.",
         EventName = nameof(EventIds.WorkerUnloaded))]
-    public static partial void WorkerUnloaded(ILogger logger, string key, long generation);
+    public static partial void WorkerUnloaded(ILogger logger, string key, long generation, string reason);
 }

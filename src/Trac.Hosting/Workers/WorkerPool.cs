@@ -248,10 +248,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         await Task.Yield();
         try
         {
-            var worker = await StartAsync(slot, environment, _stopping.Token);
+            var worker = await StartAsync(slot, environment, "first_request", _stopping.Token);
             if (_disposed || !slot.Replace(null, worker))
             {
-                await StopAsync(worker);
+                await StopAsync(worker, "shutdown");
                 throw new WorkerUnavailableException("Service Unavailable: the application is shutting down.", TimeSpan.FromSeconds(5));
             }
 
@@ -267,7 +267,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     }
 
     /// <exception cref="WorkerUnavailableException">The start pipeline failed or its breaker is open.</exception>
-    private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
+    private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, string reason, CancellationToken cancellationToken)
     {
         var started = _timeProvider.GetTimestamp();
         // Taken before the build: a trac.ini change during the build or the warm-up still triggers a recycle.
@@ -303,12 +303,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
         catch
         {
-            await StopAsync(worker);
+            await StopAsync(worker, reason);
             throw;
         }
 
         _metrics.ActiveWorkers.Add(1);
-        Log.WorkerStarted(_logger, slot.Key, worker.Generation, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        Log.WorkerStarted(_logger, slot.Key, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
 
@@ -485,7 +485,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 Worker next;
                 try
                 {
-                    next = await StartAsync(slot, LatestEnvironment(expected), _stopping.Token);
+                    next = await StartAsync(slot, LatestEnvironment(expected), reason, _stopping.Token);
                 }
                 catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
                 {
@@ -496,7 +496,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
                 if (!slot.Replace(expected, next))
                 {
-                    await StopAsync(next);
+                    await StopAsync(next, reason);
                     return;
                 }
 
@@ -573,7 +573,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             if (!finished)
             {
                 var active = worker.ActiveRequests;
-                Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, active);
+                Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, reason, active);
                 _metrics.AbortedRequests.Add(active);
                 worker.Abort();
                 // Aborted requests unwind quickly; the services are disposed only once they have.
@@ -581,7 +581,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             _metrics.DrainDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
-            await StopAsync(worker, counted: false);
+            await StopAsync(worker, reason, counted: false);
         }
         finally
         {
@@ -589,7 +589,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private async Task StopAsync(Worker worker, bool counted = true)
+    private async Task StopAsync(Worker worker, string reason, bool counted = true)
     {
         if (counted)
         {
@@ -606,14 +606,14 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             Log.WorkerStartFailed(_logger, worker.Key, $"disposing generation {worker.Generation} failed: {e.Message}", e);
         }
 
-        Log.WorkerStopped(_logger, worker.Key, worker.Generation, worker.RequestsServed);
+        Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
         if (worker.Unloading is { } loadContext)
         {
-            VerifyUnloaded(loadContext, worker.Key, worker.Generation);
+            VerifyUnloaded(loadContext, worker.Key, worker.Generation, reason);
         }
     }
 
-    private void VerifyUnloaded(WeakReference loadContext, string key, long generation)
+    private void VerifyUnloaded(WeakReference loadContext, string key, long generation, string reason)
     {
         for (var round = 0; round < 10 && loadContext.IsAlive; round++)
         {
@@ -624,11 +624,11 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         if (loadContext.IsAlive)
         {
             _metrics.UnloadFailures.Add(1);
-            Log.WorkerUnloadFailed(_logger, key, generation);
+            Log.WorkerUnloadFailed(_logger, key, generation, reason);
         }
         else
         {
-            Log.WorkerUnloaded(_logger, key, generation);
+            Log.WorkerUnloaded(_logger, key, generation, reason);
         }
     }
 
