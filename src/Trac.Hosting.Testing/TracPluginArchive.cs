@@ -6,9 +6,12 @@ namespace Trac.Hosting.Testing;
 /// <summary>
 /// Writes plugin archives (zip files) for tests: well-formed ones from given files, and, because every entry name
 /// is written exactly as given, hostile ones (<c>../x</c>, <c>/abs</c>, <c>C:\x</c>, duplicates) to test refusals.
+/// The same files always give the same bytes (entries carry a fixed time stamp).
 /// </summary>
 public static class TracPluginArchive
 {
+    private static readonly DateTimeOffset FixedTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>Writes a zip file with one entry per file.</summary>
     /// <param name="path">The archive to create or replace.</param>
     /// <param name="files">Entry names (with <c>/</c>; a name ending with <c>/</c> is a directory) and their text.</param>
@@ -37,6 +40,8 @@ public static class TracPluginArchive
             foreach (var (name, content) in files)
             {
                 var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+                // A fixed time stamp: the same files always make the same bytes, so the same content hash.
+                entry.LastWriteTime = FixedTime;
                 if (!name.EndsWith('/'))
                 {
                     using var entryStream = entry.Open();

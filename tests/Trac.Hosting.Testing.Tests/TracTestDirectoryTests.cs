@@ -108,4 +108,15 @@ public sealed class TracTestDirectoryTests
     {
         Assert.Throws<ArgumentException>(() => new TracEnvironmentBuilder().WithSetting("project", "descr", "a\nb"));
     }
+
+    [Fact]
+    public void SameFiles_MakeTheSameArchiveBytes()
+    {
+        using var projects = new TracTestDirectory();
+
+        var first = TracPluginArchive.Write(Path.Combine(projects.Path, "a.zip"), ("lib/x.dll", "x"), ("readme", "r"));
+        var second = TracPluginArchive.Write(Path.Combine(projects.Path, "b.zip"), ("lib/x.dll", "x"), ("readme", "r"));
+
+        Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
+    }
 }

@@ -202,7 +202,8 @@ public sealed class WorkerRecyclingTests : IDisposable
             await Task.Yield();
         }
 
-        Assert.StartsWith("gen=3;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        // Generation 3 took over (and, at one request each, may already have handed over to later ones).
+        Assert.Matches("^gen=([3-9]|[1-9][0-9]+);", (await host.GetAsync("/alpha/")).Body);
     }
 
     [Fact]
