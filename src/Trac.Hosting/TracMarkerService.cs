@@ -57,15 +57,7 @@ internal sealed class TracMarkerService : IDisposable, IAsyncDisposable
         {
             try
             {
-                switch (item)
-                {
-                    case IAsyncDisposable asyncDisposable:
-                        await asyncDisposable.DisposeAsync();
-                        break;
-                    case IDisposable disposable:
-                        disposable.Dispose();
-                        break;
-                }
+                await Disposal.DisposeAsync(item);
             }
             catch (Exception e)
             {

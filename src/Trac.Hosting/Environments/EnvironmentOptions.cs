@@ -119,11 +119,7 @@ public sealed class EnvironmentOptions
             Selector = Selector,
             UsePollingFileWatcher = UsePollingFileWatcher,
         };
-        foreach (var path in Paths)
-        {
-            clone.Paths.Add(path);
-        }
-
+        Lists.CopyTo(Paths, clone.Paths);
         return clone;
     }
 }

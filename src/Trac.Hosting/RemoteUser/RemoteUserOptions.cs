@@ -98,12 +98,12 @@ public sealed class RemoteUserOptions
             AllowMachineAccounts = AllowMachineAccounts,
             ChallengeLoginPaths = ChallengeLoginPaths,
         };
-        CopyTo(Sources, clone.Sources);
-        CopyTo(KnownProxies, clone.KnownProxies);
-        CopyTo(KnownNetworks, clone.KnownNetworks);
-        CopyTo(LocalRealms, clone.LocalRealms);
-        CopyTo(LocalDomains, clone.LocalDomains);
-        CopyTo(LoginPaths, clone.LoginPaths);
+        Lists.CopyTo(Sources, clone.Sources);
+        Lists.CopyTo(KnownProxies, clone.KnownProxies);
+        Lists.CopyTo(KnownNetworks, clone.KnownNetworks);
+        Lists.CopyTo(LocalRealms, clone.LocalRealms);
+        Lists.CopyTo(LocalDomains, clone.LocalDomains);
+        Lists.CopyTo(LoginPaths, clone.LoginPaths);
         return clone;
     }
 
@@ -115,13 +115,5 @@ public sealed class RemoteUserOptions
             LocalDomains.Count == 0 && LoginPaths.Count == 0 && HeaderName == defaults.HeaderName &&
             StripDomain == defaults.StripDomain && Case == defaults.Case && MaxLength == defaults.MaxLength &&
             AllowMachineAccounts == defaults.AllowMachineAccounts && ChallengeLoginPaths == defaults.ChallengeLoginPaths;
-    }
-
-    private static void CopyTo<T>(IList<T> from, IList<T> to)
-    {
-        foreach (var item in from)
-        {
-            to.Add(item);
-        }
     }
 }

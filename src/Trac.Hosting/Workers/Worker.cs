@@ -158,15 +158,7 @@ internal sealed class Worker : ITracWorker
         DisposeSubscriptions();
         try
         {
-            switch (Application)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
+            await Disposal.DisposeAsync(Application);
         }
         finally
         {
