@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http;
+using Trac.Hosting.Workers;
+
+namespace Trac.Hosting.Testing;
+
+/// <summary>
+/// What <see cref="TracRecordingApplication"/> instances saw and did, shared by all of them (one per worker), and
+/// how they should behave: block, fail to start, or leak.
+/// </summary>
+public sealed class TracRecorder
+{
+    private readonly ConcurrentQueue<TracDispatchRecord> _dispatches = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _disposed = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<byte[]> _leaked = [];
+    private volatile TaskCompletionSource? _gate;
+    private int _violations;
+
+    /// <summary>Gets every dispatch so far, in the order they started.</summary>
+    public IReadOnlyCollection<TracDispatchRecord> Dispatches => _dispatches;
+
+    /// <summary>Gets how many dispatches ran on an application instance that had already been disposed (should be 0).</summary>
+    public int DispatchesAfterDispose => Volatile.Read(ref _violations);
+
+    /// <summary>
+    /// Gets or sets a function deciding whether a worker's application fails to start (returning the exception to
+    /// throw) or starts (returning <see langword="null"/>).
+    /// </summary>
+    public Func<TracWorkerContext, Exception?>? FailStart { get; set; }
+
+    /// <summary>Gets or sets how many bytes every dispatch keeps for ever in a static (a leak, for recycling tests).</summary>
+    public int LeakPerRequest { get; set; }
+
+    /// <summary>Makes every dispatch from now on wait until <see cref="Release"/>; returns a task that completes when one is waiting.</summary>
+    /// <returns>A task completed when the first blocked dispatch has arrived.</returns>
+    public Task BlockAsync()
+    {
+        Blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Blocked.Task;
+    }
+
+    /// <summary>Lets the blocked dispatches go on, and the following ones run without waiting.</summary>
+    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+
+    /// <summary>Returns a task that completes when the application of <paramref name="environment"/>'s worker <paramref name="generation"/> is disposed.</summary>
+    /// <param name="environment">The environment's name (<c>shared</c> for a shared worker).</param>
+    /// <param name="generation">The worker generation.</param>
+    /// <param name="timeout">How long to wait; 30 seconds by default.</param>
+    /// <returns>The task.</returns>
+    public Task WaitForDisposeAsync(string environment, long generation, TimeSpan? timeout = null) =>
+        Disposed($"{environment}#{generation}").Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+
+    /// <summary>Returns whether the application of a worker generation has been disposed.</summary>
+    /// <param name="environment">The environment's name.</param>
+    /// <param name="generation">The worker generation.</param>
+    /// <returns><see langword="true"/> once disposed.</returns>
+    public bool IsDisposed(string environment, long generation) => Disposed($"{environment}#{generation}").Task.IsCompleted;
+
+    /// <summary>
+    /// Gets a dispatch delegate that records like <see cref="TracRecordingApplication"/>, for pipelines without
+    /// worker recycling: <c>.Dispatch(recorder.Dispatch)</c>.
+    /// </summary>
+    public RequestDelegate Dispatch => context => TracRecordingApplication.DispatchAsync(context, this, disposed: false);
+
+    internal TaskCompletionSource? Blocked { get; private set; }
+
+    internal Task? Gate => _gate?.Task;
+
+    internal void Record(TracDispatchRecord record)
+    {
+        _dispatches.Enqueue(record);
+        if (LeakPerRequest > 0)
+        {
+            _leaked.Add(new byte[LeakPerRequest]);
+        }
+    }
+
+    internal void Violation() => Interlocked.Increment(ref _violations);
+
+    internal void MarkDisposed(string worker) => Disposed(worker).TrySetResult();
+
+    private TaskCompletionSource Disposed(string worker) =>
+        _disposed.GetOrAdd(worker, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
+
+/// <summary>What one dispatch saw.</summary>
+/// <param name="Environment">The environment's name.</param>
+/// <param name="PathBase">The request's <c>PathBase</c>.</param>
+/// <param name="Path">The request's <c>Path</c>.</param>
+/// <param name="RemoteUser">The normalized remote user, or <see langword="null"/>.</param>
+/// <param name="PluginFolders">The extracted plugin folders of the request's environment.</param>
+/// <param name="WorkerKey">The worker's key, or <see langword="null"/> without the worker stage.</param>
+/// <param name="Generation">The worker's generation, or 0 without the worker stage.</param>
+public sealed record TracDispatchRecord(
+    string Environment, string PathBase, string Path, string? RemoteUser, IReadOnlyList<string> PluginFolders, string? WorkerKey, long Generation);

@@ -1,0 +1,266 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Trac.Hosting.Testing;
+
+/// <summary>
+/// A running host defined inline around a Trac pipeline, for tests: on <c>TestServer</c> by default or on real
+/// Kestrel (loopback), with the Trac options pointed at a <see cref="TracTestDirectory"/>, a
+/// <see cref="ManualTimeProvider"/>, captured logs and metrics, a <see cref="TracRecorder"/>, request helpers and
+/// worker controls. Start one with <see cref="CreateBuilder"/>.
+/// </summary>
+public sealed class TracTestHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    internal TracTestHost(IHost host, TracTestDirectory projects, ManualTimeProvider time, TracTestLogs logs, TracTestMetrics metrics, TracRecorder recorder, Uri? address)
+    {
+        _host = host;
+        Projects = projects;
+        Time = time;
+        Logs = logs;
+        Metrics = metrics;
+        Recorder = recorder;
+        BaseAddress = address;
+        Workers = new TracWorkerControls(this);
+    }
+
+    /// <summary>Gets the host's services.</summary>
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>Gets the environments the host serves (its <c>Trac:Environment:ParentDirectory</c>).</summary>
+    public TracTestDirectory Projects { get; }
+
+    /// <summary>Gets the host's clock; time moves only when the test advances it.</summary>
+    public ManualTimeProvider Time { get; }
+
+    /// <summary>Gets everything the host logged.</summary>
+    public TracTestLogs Logs { get; }
+
+    /// <summary>Gets the measurements of the <c>Trac.Hosting</c> meter.</summary>
+    public TracTestMetrics Metrics { get; }
+
+    /// <summary>Gets the recorder shared with <see cref="TracRecordingApplication"/> and <see cref="TracRecorder.Dispatch"/>.</summary>
+    public TracRecorder Recorder { get; }
+
+    /// <summary>Gets the loopback address with Kestrel, or <see langword="null"/> on <c>TestServer</c>.</summary>
+    public Uri? BaseAddress { get; }
+
+    /// <summary>Gets controls of the worker pool (waiting for recycles, forcing one, reading its state).</summary>
+    public TracWorkerControls Workers { get; }
+
+    internal TestServer? TestServer => BaseAddress is null ? _host.GetTestServer() : null;
+
+    /// <summary>Starts describing a test host serving the environments of <paramref name="projects"/>.</summary>
+    /// <param name="projects">The environments; the caller keeps ownership.</param>
+    /// <returns>The builder.</returns>
+    public static TracTestHostBuilder CreateBuilder(TracTestDirectory projects)
+    {
+        ArgumentNullException.ThrowIfNull(projects);
+        return new TracTestHostBuilder(projects);
+    }
+
+    /// <summary>Creates a client for the host (TestServer's, or one aimed at Kestrel's loopback address).</summary>
+    /// <returns>The client.</returns>
+    public HttpClient CreateClient() => TestServer?.CreateClient() ?? new HttpClient { BaseAddress = BaseAddress };
+
+    /// <summary>Starts describing a request to an environment: as a user, from a peer, with server variables.</summary>
+    /// <param name="environment">The environment's name (the first path segment).</param>
+    /// <param name="path">The path inside the environment.</param>
+    /// <returns>The request builder.</returns>
+    public TracTestRequest Request(string environment, string path = "/")
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(path);
+        return new TracTestRequest(this, "/" + environment + (path.StartsWith('/') ? path : "/" + path));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        Metrics.Dispose();
+    }
+}
+
+/// <summary>Describes a <see cref="TracTestHost"/> before it starts.</summary>
+public sealed class TracTestHostBuilder
+{
+    private readonly TracTestDirectory _projects;
+    private readonly List<Action<TracOptions>> _options = [];
+    private readonly List<Action<IServiceCollection>> _services = [];
+    private readonly List<Action<IApplicationBuilder>> _before = [];
+    private Action<TracPipelineBuilder, TracRecorder>? _pipeline;
+    private bool _kestrel;
+    private ManualTimeProvider _time = new();
+
+    internal TracTestHostBuilder(TracTestDirectory projects) => _projects = projects;
+
+    /// <summary>Adjusts the Trac options (already pointing <c>Environment.ParentDirectory</c> at the test directory).</summary>
+    /// <param name="configure">The adjustment.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder ConfigureTrac(Action<TracOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _options.Add(configure);
+        return this;
+    }
+
+    /// <summary>Adds registrations to the host's services (authentication schemes, health checks, ...).</summary>
+    /// <param name="configure">The registrations.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder ConfigureServices(Action<IServiceCollection> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _services.Add(configure);
+        return this;
+    }
+
+    /// <summary>Adds middleware in front of the Trac pipeline (authentication, forwarded headers, ...).</summary>
+    /// <param name="configure">The middleware.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder UseBefore(Action<IApplicationBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        _before.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Describes the Trac pipeline. By default: <c>ResolveEnvironment().Dispatch(recorder.Dispatch)</c>. Pipelines
+    /// that recycle workers can end with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>: the recorder is in every
+    /// worker's services.
+    /// </summary>
+    /// <param name="pipeline">The pipeline.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder UseTrac(Action<TracPipelineBuilder> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        _pipeline = (trac, _) => pipeline(trac);
+        return this;
+    }
+
+    /// <summary>
+    /// Describes the Trac pipeline with the host's recorder at hand, for example
+    /// <c>(trac, recorder) =&gt; trac.ResolveEnvironment().NormalizeRemoteUser().Dispatch(recorder.Dispatch)</c>.
+    /// </summary>
+    /// <param name="pipeline">The pipeline.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder UseTrac(Action<TracPipelineBuilder, TracRecorder> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        _pipeline = pipeline;
+        return this;
+    }
+
+    /// <summary>Runs on real Kestrel on a free loopback port instead of <c>TestServer</c>.</summary>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder UseKestrel()
+    {
+        _kestrel = true;
+        return this;
+    }
+
+    /// <summary>Uses the given manual clock (to share it with other parts of the test).</summary>
+    /// <param name="time">The clock.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder UseTime(ManualTimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
+        return this;
+    }
+
+    /// <summary>Builds and starts the host.</summary>
+    /// <returns>The running host.</returns>
+    public async Task<TracTestHost> StartAsync()
+    {
+        var logs = new TracTestLogs();
+        var metrics = new TracTestMetrics();
+        var recorder = new TracRecorder();
+        var pipeline = _pipeline ?? ((t, r) => t.ResolveEnvironment().Dispatch(r.Dispatch));
+        var host = new HostBuilder()
+            .ConfigureWebHost(web =>
+            {
+                if (_kestrel)
+                {
+                    web.UseKestrel().UseUrls("http://127.0.0.1:0");
+                }
+                else
+                {
+                    web.UseTestServer();
+                }
+
+                web.ConfigureServices(services =>
+                {
+                    // The machine's TRAC_ENV and friends never leak into a test.
+                    services.AddSingleton<TracProcessEnvironment>(new NoProcessVariables());
+                    services.AddSingleton<TimeProvider>(_time);
+                    services.AddSingleton(recorder);
+                    services.AddLogging(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+                    services.AddRouting();
+                    foreach (var configure in _services)
+                    {
+                        configure(services);
+                    }
+
+                    services.AddTrac(o =>
+                    {
+                        o.Environment.ParentDirectory = _projects.Path;
+                        var workerServices = o.Workers.ConfigureServices;
+                        o.Workers.ConfigureServices = (s, context) =>
+                        {
+                            s.TryAddSingleton(recorder);
+                            workerServices?.Invoke(s, context);
+                        };
+                        foreach (var configure in _options)
+                        {
+                            configure(o);
+                        }
+                    });
+                });
+                web.Configure(app =>
+                {
+                    foreach (var configure in _before)
+                    {
+                        configure(app);
+                    }
+
+                    app.UseTrac(trac => pipeline(trac, recorder));
+                });
+            })
+            .Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            metrics.Dispose();
+            throw;
+        }
+
+        Uri? address = null;
+        if (_kestrel)
+        {
+            var addresses = host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+            address = new Uri(addresses.First());
+        }
+
+        return new TracTestHost(host, _projects, _time, logs, metrics, recorder, address);
+    }
+
+    private sealed class NoProcessVariables : TracProcessEnvironment
+    {
+        public override string? GetVariable(string name) => null;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Trac.Hosting.Testing;
+
+/// <summary>
+/// A logger provider that keeps every entry, for assertions on what Trac.Hosting (or anything else) logged, and
+/// lets a test wait for an entry by event id or name instead of sleeping.
+/// </summary>
+public sealed class TracTestLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<TracLogEntry> _entries = new();
+    private readonly List<(Func<TracLogEntry, bool> Match, TaskCompletionSource<TracLogEntry> Signal)> _waiters = [];
+
+    /// <summary>Gets the entries so far, in order.</summary>
+    public IReadOnlyCollection<TracLogEntry> Entries => _entries;
+
+    /// <summary>Returns the first entry with the event name (such as <c>WorkerSwitched</c>), waiting for it if needed.</summary>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="timeout">How long to wait; 30 seconds by default.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
+    public Task<TracLogEntry> WaitForAsync(string eventName, TimeSpan? timeout = null) =>
+        WaitForAsync(e => e.EventId.Name == eventName, timeout);
+
+    /// <summary>Returns the first entry matching <paramref name="match"/>, waiting for it if needed.</summary>
+    /// <param name="match">The condition.</param>
+    /// <param name="timeout">How long to wait; 30 seconds by default.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
+    public Task<TracLogEntry> WaitForAsync(Func<TracLogEntry, bool> match, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        lock (_waiters)
+        {
+            if (_entries.FirstOrDefault(match) is { } existing)
+            {
+                return Task.FromResult(existing);
+            }
+
+            var signal = new TaskCompletionSource<TracLogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((match, signal));
+            return signal.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <inheritdoc />
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private void Add(TracLogEntry entry)
+    {
+        lock (_waiters)
+        {
+            _entries.Enqueue(entry);
+            foreach (var waiter in _waiters.Where(w => w.Match(entry)).ToList())
+            {
+                waiter.Signal.TrySetResult(entry);
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    private sealed class Logger(TracTestLogs owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            ArgumentNullException.ThrowIfNull(formatter);
+            owner.Add(new TracLogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+        }
+    }
+}
+
+/// <summary>One captured log entry.</summary>
+/// <param name="Category">The logger's category, such as <c>Trac.Hosting.Workers</c>.</param>
+/// <param name="Level">The level.</param>
+/// <param name="EventId">The event id and name.</param>
+/// <param name="Message">The formatted message.</param>
+/// <param name="Exception">The exception logged with it, if any.</param>
+public sealed record TracLogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);

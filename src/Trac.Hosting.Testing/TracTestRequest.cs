@@ -1,0 +1,160 @@
+using System.Net;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.TestHost;
+using Trac.Hosting.RemoteUser;
+
+namespace Trac.Hosting.Testing;
+
+/// <summary>
+/// A request to a <see cref="TracTestHost"/>: as a remote user through any of the three sources, from a given
+/// peer address, with server variables (<c>trac.env_path</c>, <c>PYTHON_EGG_CACHE</c>, <c>REMOTE_USER</c>). The
+/// principal, the peer and server variables need <c>TestServer</c>; with Kestrel only headers can be sent.
+/// </summary>
+public sealed class TracTestRequest
+{
+    private readonly TracTestHost _host;
+    private readonly string _path;
+    private readonly Dictionary<string, string> _headers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string?> _serverVariables = new(StringComparer.OrdinalIgnoreCase);
+    private ClaimsPrincipal? _principal;
+    private IPAddress? _peer;
+
+    internal TracTestRequest(TracTestHost host, string path)
+    {
+        _host = host;
+        _path = path;
+    }
+
+    /// <summary>Sends the request as <paramref name="user"/>, through <paramref name="source"/>.</summary>
+    /// <param name="user">The user name as the source would give it (<c>CORP\alice</c>, <c>alice@REALM</c>).</param>
+    /// <param name="source">The authenticated principal (the default), the <c>REMOTE_USER</c> server variable, or the
+    /// <c>X-Remote-User</c> header (which also needs <see cref="FromPeer"/> with a trusted proxy's address).</param>
+    /// <param name="authenticationType">The principal's authentication type.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest AsUser(string user, RemoteUserSource source = RemoteUserSource.Principal, string authenticationType = "Test")
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        switch (source)
+        {
+            case RemoteUserSource.Principal:
+                _principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType));
+                break;
+            case RemoteUserSource.ServerVariable:
+                _serverVariables["REMOTE_USER"] = user;
+                break;
+            default:
+                _headers[RemoteUserOptions.DefaultHeaderName] = user;
+                break;
+        }
+
+        return this;
+    }
+
+    /// <summary>Sends the request from <paramref name="address"/> (the TCP peer the remote-user stage judges).</summary>
+    /// <param name="address">The peer address, such as <c>127.0.0.1</c>.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest FromPeer(string address)
+    {
+        _peer = IPAddress.Parse(address);
+        return this;
+    }
+
+    /// <summary>Sets a server variable, as IIS or HTTP.sys would.</summary>
+    /// <param name="name">The variable, such as <c>trac.env_path</c> or <c>PYTHON_EGG_CACHE</c>.</param>
+    /// <param name="value">Its value.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest WithServerVariable(string name, string? value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        _serverVariables[name] = value;
+        return this;
+    }
+
+    /// <summary>Adds a request header.</summary>
+    /// <param name="name">The header.</param>
+    /// <param name="value">Its value.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest WithHeader(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(value);
+        _headers[name] = value;
+        return this;
+    }
+
+    /// <summary>Sends the request.</summary>
+    /// <returns>The response's status, headers and body.</returns>
+    /// <exception cref="NotSupportedException">A principal, peer or server variable on a Kestrel host.</exception>
+    public async Task<TracTestResponse> SendAsync()
+    {
+        if (_host.TestServer is not { } server)
+        {
+            if (_principal is not null || _peer is not null || _serverVariables.Count > 0)
+            {
+                throw new NotSupportedException("A principal, a peer address or server variables need TestServer: build the host without UseKestrel().");
+            }
+
+            using var client = _host.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, _path);
+            foreach (var (name, value) in _headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await client.SendAsync(request);
+            return new TracTestResponse(
+                (int)response.StatusCode,
+                await response.Content.ReadAsStringAsync(),
+                response.Headers.Concat(response.Content.Headers).ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase));
+        }
+
+        var context = await server.SendAsync(c =>
+        {
+            c.Request.Method = "GET";
+            var query = _path.IndexOf('?', StringComparison.Ordinal);
+            c.Request.Path = new PathString(query < 0 ? _path : _path[..query]);
+            c.Request.QueryString = query < 0 ? QueryString.Empty : new QueryString(_path[query..]);
+            foreach (var (name, value) in _headers)
+            {
+                c.Request.Headers[name] = value;
+            }
+
+            if (_principal is not null)
+            {
+                c.User = _principal;
+            }
+
+            if (_peer is not null)
+            {
+                c.Connection.RemoteIpAddress = _peer;
+            }
+
+            if (_serverVariables.Count > 0)
+            {
+                c.Features.Set<IServerVariablesFeature>(new ServerVariables(_serverVariables));
+            }
+        });
+        using var reader = new StreamReader(context.Response.Body);
+        return new TracTestResponse(
+            context.Response.StatusCode,
+            await reader.ReadToEndAsync(),
+            context.Response.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
+    }
+
+    private sealed class ServerVariables(Dictionary<string, string?> values) : IServerVariablesFeature
+    {
+        public string? this[string variableName]
+        {
+            get => values.TryGetValue(variableName, out var value) ? value : null;
+            set => values[variableName] = value;
+        }
+    }
+}
+
+/// <summary>A response from a <see cref="TracTestHost"/>.</summary>
+/// <param name="StatusCode">The status code.</param>
+/// <param name="Body">The body, as text.</param>
+/// <param name="Headers">The response and content headers.</param>
+public sealed record TracTestResponse(int StatusCode, string Body, IReadOnlyDictionary<string, string> Headers);

@@ -1,0 +1,144 @@
+using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Workers;
+
+namespace Trac.Hosting.Testing.Tests;
+
+/// <summary>The kit's inline test host, request helpers, recorder, logs, metrics and worker controls, used as a user would.</summary>
+public sealed class TracTestHostTests : IDisposable
+{
+    private readonly TracTestDirectory _projects = new();
+
+    public TracTestHostTests()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        _projects.CreateEnvironment("beta", e => e.WithProject("Beta").WithPlugin("Tool", ("lib/tool.txt", "t")));
+    }
+
+    public void Dispose() => _projects.Dispose();
+
+    [Fact]
+    public async Task DefaultHost_ServesTheTestEnvironmentsAndRecordsDispatches()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+
+        var response = await host.Request("alpha", "/wiki/Start").SendAsync();
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("alpha#0 /alpha|/wiki/Start user=-", response.Body);
+        var record = Assert.Single(host.Recorder.Dispatches);
+        Assert.Equal(("alpha", "/alpha", "/wiki/Start", (string?)null), (record.Environment, record.PathBase, record.Path, record.RemoteUser));
+    }
+
+    [Theory]
+    [InlineData(RemoteUserSource.Principal, null)]
+    [InlineData(RemoteUserSource.ServerVariable, null)]
+    [InlineData(RemoteUserSource.Header, "127.0.0.1")]
+    public async Task AsUser_ReachesTheDispatchThroughEachSource(RemoteUserSource source, string? peer)
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.RemoteUser.KnownProxies.Add("127.0.0.1"))
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().NormalizeRemoteUser().Dispatch(recorder.Dispatch))
+            .StartAsync();
+        var request = host.Request("alpha").AsUser(@"CORP\Alice", source);
+        if (peer is not null)
+        {
+            request.FromPeer(peer);
+        }
+
+        var response = await request.SendAsync();
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("Alice", host.Recorder.Dispatches.Single().RemoteUser);
+    }
+
+    [Fact]
+    public async Task HeaderFromAnUntrustedPeer_IsNotTheUser()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.RemoteUser.KnownProxies.Add("127.0.0.1"))
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().NormalizeRemoteUser().Dispatch(recorder.Dispatch))
+            .StartAsync();
+
+        await host.Request("alpha").AsUser("admin", RemoteUserSource.Header).FromPeer("203.0.113.1").SendAsync();
+
+        Assert.Null(host.Recorder.Dispatches.Single().RemoteUser);
+    }
+
+    [Fact]
+    public async Task ServerVariables_ReachTheStages()
+    {
+        var other = _projects.CreateEnvironment("gamma", e => e.WithProject("Gamma"));
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+
+        var response = await host.Request("alpha").WithServerVariable("trac.env_path", other).SendAsync();
+
+        Assert.Equal("gamma#0 |/alpha/ user=-", response.Body);
+    }
+
+    [Fact]
+    public async Task WorkerControls_WaitForceAndRead()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers(o => o.IdleTimeout = TimeSpan.FromMinutes(10)).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
+        Assert.Single(host.Recorder.Dispatches.Single().PluginFolders);
+
+        var recycled = host.Workers.WaitForRecycleAsync("beta");
+        await host.Workers.RecycleAsync("beta", "test");
+        await recycled;
+        await host.Recorder.WaitForDisposeAsync("beta", 1);
+        Assert.StartsWith("beta#2 ", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "test")));
+        Assert.Contains(host.Workers.State, w => w.Key == host.Workers.KeyOf("beta") && w.Generation == 2);
+
+        var retired = host.Workers.WaitForRecycleAsync("beta");
+        host.Workers.AdvancePast(TimeSpan.FromMinutes(10));
+        await retired;
+        await host.Logs.WaitForAsync("WorkerStopped");
+        Assert.DoesNotContain(host.Workers.State, w => w.Key == host.Workers.KeyOf("beta") && w.State == TracWorkerState.Serving);
+    }
+
+    [Fact]
+    public async Task Recorder_BlocksFailsAndCountsDisposedDispatches()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            // Starts retry with back-off on the host's manual clock: no retries here, so a failure answers at once.
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.ConfigureStartPipeline = (_, _) => { }).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        host.Recorder.FailStart = worker => worker.Environment?.Name == "beta" ? new InvalidOperationException("no beta") : null;
+
+        var blocked = host.Recorder.BlockAsync();
+        var request = host.Request("alpha").SendAsync();
+        await blocked;
+        Assert.False(request.IsCompleted);
+        host.Recorder.Release();
+
+        Assert.Equal(200, (await request).StatusCode);
+        Assert.Equal(503, (await host.Request("beta").SendAsync()).StatusCode);
+        Assert.Equal(0, host.Recorder.DispatchesAfterDispose);
+    }
+
+    [Fact]
+    public async Task Kestrel_ServesOverLoopbackAndRefusesTestServerOnlyRequests()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseKestrel().StartAsync();
+
+        Assert.NotNull(host.BaseAddress);
+        Assert.True(System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(host.BaseAddress.Host)));
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        using var client = host.CreateClient();
+        Assert.Equal("Environment not found", await (await client.GetAsync("/nosuch/")).Content.ReadAsStringAsync());
+        await Assert.ThrowsAsync<NotSupportedException>(() => host.Request("alpha").AsUser("alice").SendAsync());
+    }
+
+    [Fact]
+    public async Task MachineProcessVariables_NeverLeakIn()
+    {
+        // Whatever TRAC_ENV the machine has, the host serves the test directory in parent-directory mode.
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+
+        Assert.Equal(404, (await host.Request("nosuch").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
+    }
+}
