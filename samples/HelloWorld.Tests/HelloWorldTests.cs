@@ -1,0 +1,53 @@
+using Trac.Hosting.Testing;
+
+namespace HelloWorld.Tests;
+
+public sealed class HelloWorldTests
+{
+    [Fact]
+    public async Task ServesItsBundledDemoEnvironment()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+
+        var body = await app.CreateClient().GetStringAsync("/wiki/WikiStart");
+
+        Assert.StartsWith("Hello World!\n\nProject: Hello World\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServesEnvironmentsMadeByTheTest()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+        var path = app.Projects.CreateEnvironment("demo", e => e.WithProject("Made by the test"));
+        var client = app.CreateClient();
+
+        var body = await client.GetStringAsync("/demo/wiki");
+        var missing = await client.GetAsync("/nosuch/wiki");
+
+        Assert.Equal($"Hello World!\n\nProject: Made by the test\nEnvironment: {path}\n", body);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("Environment not found", await missing.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AConfigurationChange_IsServedWithoutRestart()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+        app.Projects.CreateEnvironment("demo", e => e.WithProject("Before"));
+        var client = app.CreateClient();
+        Assert.Contains("Project: Before", await client.GetStringAsync("/demo/"), StringComparison.Ordinal);
+
+        var reloaded = app.Logs.WaitForAsync("EnvironmentReloaded");
+        app.Projects.WriteTracIni("demo", "[project]\nname = After\n");
+        // The reload waits for the file to be quiet for a moment, on the app's clock: move it until the app says it
+        // reloaded (the wait for that log entry is itself bounded).
+        while (!reloaded.IsCompleted)
+        {
+            app.Time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Yield();
+        }
+
+        await reloaded;
+        Assert.Contains("Project: After", await client.GetStringAsync("/demo/"), StringComparison.Ordinal);
+    }
+}
