@@ -15,6 +15,7 @@ public sealed class TracEnvironmentBuilder
     private bool _writeTracIni = true;
     private string? _rawTracIni;
     private readonly Dictionary<string, (string Name, string Content)[]> _plugins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _assemblyPlugins = new(StringComparer.Ordinal);
 
     /// <summary>Sets <c>[project] name</c> and, when given, <c>[project] descr</c>.</summary>
     /// <param name="name">The project name.</param>
@@ -84,6 +85,26 @@ public sealed class TracEnvironmentBuilder
         return this;
     }
 
+    /// <summary>
+    /// Writes a plugin archive <c>plugins/&lt;name&gt;.zip</c> holding a compiled assembly (as <c>lib/&lt;file&gt;</c>),
+    /// which workers load into their plugin load context.
+    /// </summary>
+    /// <param name="name">The plugin's name.</param>
+    /// <param name="assemblyPath">The assembly file, for example <c>typeof(MyPlugin).Assembly.Location</c>.</param>
+    /// <returns>This builder.</returns>
+    public TracEnvironmentBuilder WithPluginAssembly(string name, string assemblyPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(assemblyPath);
+        if (!File.Exists(assemblyPath))
+        {
+            throw new FileNotFoundException($"The plugin assembly '{assemblyPath}' does not exist.", assemblyPath);
+        }
+
+        _assemblyPlugins[name] = assemblyPath;
+        return this;
+    }
+
     /// <summary>Writes <paramref name="firstLine"/> as the <c>VERSION</c> file, for an unknown-version environment.</summary>
     /// <param name="firstLine">The file's content.</param>
     /// <returns>This builder.</returns>
@@ -134,6 +155,11 @@ public sealed class TracEnvironmentBuilder
         foreach (var (name, files) in _plugins)
         {
             TracPluginArchive.Write(Path.Combine(path, "plugins", name + ".zip"), files);
+        }
+
+        foreach (var (name, assembly) in _assemblyPlugins)
+        {
+            TracPluginArchive.Write(Path.Combine(path, "plugins", name + ".zip"), ("lib/" + Path.GetFileName(assembly), File.ReadAllBytes(assembly)));
         }
 
         foreach (var (relativePath, content) in _htdocs)

@@ -109,6 +109,24 @@ public sealed class TracTestDirectory : IDisposable
         return TracPluginArchive.Write(System.IO.Path.Combine(ChildPath(name), "plugins", plugin + ".zip"), files);
     }
 
+    /// <summary>Marks an environment's <c>conf/trac.ini</c> as changed (its time stamp moves; the content stays).</summary>
+    /// <param name="name">The environment's name.</param>
+    public void TouchTracIni(string name)
+    {
+        var path = System.IO.Path.Combine(ChildPath(name), "conf", "trac.ini");
+        File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(1));
+        File.AppendAllText(path, string.Empty);
+    }
+
+    /// <summary>Deletes an environment's plugin archive, for tests of a removed plugin.</summary>
+    /// <param name="name">The environment's name.</param>
+    /// <param name="plugin">The plugin's name.</param>
+    public void RemovePlugin(string name, string plugin)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(plugin);
+        File.Delete(System.IO.Path.Combine(ChildPath(name), "plugins", plugin + ".zip"));
+    }
+
     /// <summary>Deletes the directory and everything in it. Failures (a file still open) are ignored.</summary>
     public void Dispose()
     {

@@ -119,4 +119,35 @@ public sealed class TracTestDirectoryTests
 
         Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
     }
+
+    [Fact]
+    public void WithPluginAssembly_PutsTheAssemblyUnderLib()
+    {
+        using var projects = new TracTestDirectory();
+        var assembly = typeof(TracTestDirectory).Assembly.Location;
+
+        var path = projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Kit", assembly));
+
+        using var zip = System.IO.Compression.ZipFile.OpenRead(Path.Combine(path, "plugins", "Kit.zip"));
+        var entry = Assert.Single(zip.Entries);
+        Assert.Equal("lib/" + Path.GetFileName(assembly), entry.FullName);
+        Assert.Equal(new FileInfo(assembly).Length, entry.Length);
+        Assert.Throws<FileNotFoundException>(() => new TracEnvironmentBuilder().WithPluginAssembly("x", Path.Combine(projects.Path, "none.dll")));
+    }
+
+    [Fact]
+    public void TouchAndRemove_ChangeTheEnvironmentInPlace()
+    {
+        using var projects = new TracTestDirectory();
+        var path = projects.CreateEnvironment("alpha", e => e.WithProject("Alpha").WithPlugin("P", ("a", "a")));
+        var ini = Path.Combine(path, "conf", "trac.ini");
+        var before = (File.GetLastWriteTimeUtc(ini), File.ReadAllText(ini));
+
+        projects.TouchTracIni("alpha");
+        projects.RemovePlugin("alpha", "P");
+
+        Assert.NotEqual(before.Item1, File.GetLastWriteTimeUtc(ini));
+        Assert.Equal(before.Item2, File.ReadAllText(ini));
+        Assert.False(File.Exists(Path.Combine(path, "plugins", "P.zip")));
+    }
 }
