@@ -13,6 +13,7 @@ public sealed class TracEnvironmentBuilder
     private readonly Dictionary<string, string> _htdocs = new(StringComparer.Ordinal);
     private string? _version = "Trac Environment Version 1";
     private bool _writeTracIni = true;
+    private bool _unreadableTracIni;
     private string? _rawTracIni;
     private readonly Dictionary<string, (string Name, string Content)[]> _plugins = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _assemblyPlugins = new(StringComparer.Ordinal);
@@ -131,6 +132,17 @@ public sealed class TracEnvironmentBuilder
         return this;
     }
 
+    /// <summary>
+    /// Makes <c>conf/trac.ini</c> impossible to read (a directory of that name), for the "cannot be read" error
+    /// whatever the user running the tests, root included.
+    /// </summary>
+    /// <returns>This builder.</returns>
+    public TracEnvironmentBuilder WithUnreadableTracIni()
+    {
+        _unreadableTracIni = true;
+        return this;
+    }
+
     /// <summary>Creates the environment at <paramref name="path"/>.</summary>
     /// <param name="path">The environment directory; created when missing.</param>
     public void WriteTo(string path)
@@ -147,7 +159,11 @@ public sealed class TracEnvironmentBuilder
             File.WriteAllText(Path.Combine(path, "VERSION"), _version + "\n");
         }
 
-        if (_writeTracIni)
+        if (_unreadableTracIni)
+        {
+            Directory.CreateDirectory(Path.Combine(path, "conf", "trac.ini"));
+        }
+        else if (_writeTracIni)
         {
             File.WriteAllText(Path.Combine(path, "conf", "trac.ini"), _rawTracIni ?? RenderIni());
         }

@@ -45,10 +45,12 @@ public sealed class TracTestDirectoryTests
         var noVersion = projects.CreateEnvironment("a", e => e.WithoutVersion());
         var wrongVersion = projects.CreateEnvironment("b", e => e.WithVersion("Trac Environment Version 99"));
         var noIni = projects.CreateEnvironment("c", e => e.WithoutTracIni());
+        var unreadable = projects.CreateEnvironment("d", e => e.WithUnreadableTracIni());
 
         Assert.Equal($"No Trac environment found at {noVersion}", EnvironmentLoader.Load("a", noVersion, null, TimeProvider.System).Error);
         Assert.Equal("Unknown Trac environment type 'Trac Environment Version 99'", EnvironmentLoader.Load("b", wrongVersion, null, TimeProvider.System).Error);
         Assert.StartsWith("The configuration file is not found at ", EnvironmentLoader.Load("c", noIni, null, TimeProvider.System).Error, StringComparison.Ordinal);
+        Assert.Equal($"The configuration file {Path.Combine(unreadable, "conf", "trac.ini")} cannot be read", EnvironmentLoader.Load("d", unreadable, null, TimeProvider.System).Error);
     }
 
     [Fact]

@@ -141,4 +141,42 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Equal(404, (await host.Request("nosuch").SendAsync()).StatusCode);
         Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
     }
+
+    [Fact]
+    public async Task EggCacheServerVariable_AndLeakingDispatches()
+    {
+        var cache = Path.Combine(_projects.Path, "per-request-cache");
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().UsePluginCache().Dispatch(recorder.Dispatch))
+            .StartAsync();
+        host.Recorder.LeakPerRequest = 1024;
+
+        await host.Request("beta").WithServerVariable("PYTHON_EGG_CACHE", cache).SendAsync();
+
+        Assert.StartsWith(cache + Path.DirectorySeparatorChar, host.Recorder.Dispatches.Single().PluginFolders.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Logs_WaitingForAnEntryThatNeverComes_TimesOut()
+    {
+        var logs = new TracTestLogs();
+
+        await Assert.ThrowsAsync<TimeoutException>(() => logs.WaitForAsync("NeverLogged", TimeSpan.FromMilliseconds(1)));
+    }
+
+    [Fact]
+    public async Task Metrics_SumByTag()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.MaxRequests = 1).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        var recycled = host.Workers.WaitForRecycleAsync("alpha");
+
+        await host.Request("alpha").SendAsync();
+        await recycled;
+
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.requests"));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "maximum_requests")));
+        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("reason", "manual")));
+    }
 }

@@ -33,9 +33,13 @@ internal static class EnvironmentLoader
         {
             ini = ReadStable(iniPath);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when ((e is FileNotFoundException or DirectoryNotFoundException) && !Directory.Exists(iniPath))
         {
             return EnvironmentState.Failed($"The configuration file is not found at {iniPath}", e.Message);
+        }
+        catch (FileNotFoundException) when (Directory.Exists(iniPath))
+        {
+            return EnvironmentState.Failed($"The configuration file {iniPath} cannot be read", "it is a directory");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

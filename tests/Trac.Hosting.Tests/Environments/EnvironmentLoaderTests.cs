@@ -271,8 +271,7 @@ public class EnvironmentLoaderTests
         var state = EnvironmentLoader.Load("dirini", path, null, Clock);
 
         Assert.Null(state.Environment);
-        Assert.NotNull(state.Error);
-        Assert.Contains(iniPath, state.Error, StringComparison.Ordinal);
+        Assert.Equal($"The configuration file {iniPath} cannot be read", state.Error);
         Assert.NotNull(state.ErrorDetail);
     }
 
