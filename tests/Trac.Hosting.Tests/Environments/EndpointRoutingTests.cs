@@ -75,7 +75,7 @@ public sealed class EndpointRoutingTests : IDisposable
     [Fact]
     public async Task EndpointSelectedBeforeTheRewrite_IsLoggedOnce()
     {
-        var logs = new Support.TestLoggerProvider();
+        var logs = new TracTestLogs();
         await using var app = Build(logs);
         app.Use((context, next) =>
         {
@@ -93,7 +93,7 @@ public sealed class EndpointRoutingTests : IDisposable
         Assert.Single(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RoutingBeforeTrac);
     }
 
-    private WebApplication Build(Support.TestLoggerProvider? logs = null)
+    private WebApplication Build(TracTestLogs? logs = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();

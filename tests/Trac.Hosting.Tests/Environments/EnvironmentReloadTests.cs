@@ -45,11 +45,11 @@ public sealed class EnvironmentReloadTests : IDisposable
     public async Task BadReload_KeepsServingTheLastGoodStateAndLogsWhy()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Good"));
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await TestHosts.StartParentAsync(_projects.Path, logs: logs);
         Assert.Contains("project=Good", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
 
-        var kept = logs.WaitForAsync(Diagnostics.EventIds.ReloadFailedKeepingLastGood);
+        var kept = logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
         _projects.WriteTracIni("alpha", "this line is not INI\n");
         var entry = await kept;
 

@@ -242,7 +242,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task MissingTracIni_Returns500WithTracMessageAndLogsDetail()
     {
         var path = _projects.CreateEnvironment("noini", e => e.WithoutTracIni());
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await TestHosts.StartParentAsync(_projects.Path, logs: logs);
 
         var (status, body, _) = await host.GetAsync("/noini/");
@@ -250,7 +250,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
         Assert.Equal(500, status);
         Assert.Equal($"Trac Error\n\nTracError: The configuration file is not found at {Path.Combine(path, "conf", "trac.ini")}", body);
         Assert.DoesNotContain(" at Trac.", body, StringComparison.Ordinal);
-        var logged = await logs.WaitForAsync(Diagnostics.EventIds.EnvironmentOpenFailed);
+        var logged = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
         Assert.Contains(path, logged.Message, StringComparison.Ordinal);
     }
 
@@ -392,7 +392,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
         var first = _projects.CreateEnvironment("shared", e => e.WithProject("First"));
         var second = other.CreateEnvironment("shared", e => e.WithProject("Second"));
         var extra = other.CreateEnvironment("extra", e => e.WithProject("Extra"));
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await TestHosts.StartAsync(
             o =>
             {

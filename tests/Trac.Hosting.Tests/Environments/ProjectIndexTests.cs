@@ -211,7 +211,7 @@ public sealed class ProjectIndexTests : IDisposable
     {
         using var templates = new TracTestDirectory();
         var template = templates.CreateFile("index.html", "version one");
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await TestHosts.StartAsync(
             o =>
             {
@@ -222,7 +222,7 @@ public sealed class ProjectIndexTests : IDisposable
             logs: logs);
         Assert.Equal("version one", (await host.GetAsync("/")).Body);
 
-        var reloaded = logs.WaitForAsync(Diagnostics.EventIds.IndexTemplateReloaded);
+        var reloaded = logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.IndexTemplateReloaded);
         File.WriteAllText(template, "version two");
         await reloaded;
 

@@ -51,7 +51,7 @@ public sealed class PluginCacheDirectoryTests : IDisposable
     {
         var path = _directory.CreateDirectory("shared");
         File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32("777", 8));
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
 
         PluginCacheDirectory.Prepare(path, allowInsecure: true, logs.CreateLogger("test"));
 

@@ -179,7 +179,7 @@ public sealed class PluginCacheStageTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         var file = _elsewhere.CreateFile("a-file", "x");
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path, logs: logs,
             before: app => app.Use((context, next) =>
             {
@@ -320,7 +320,7 @@ public sealed class PluginCacheStageTests : IDisposable
 
     private static Task<IHost> StartAsync(
         Action<TracOptions> options, IDictionary<string, string?>? variables = null, Action<IApplicationBuilder>? before = null,
-        TestLoggerProvider? logs = null, RequestDelegate? dispatch = null) =>
+        TracTestLogs? logs = null, RequestDelegate? dispatch = null) =>
         TestHosts.StartAsync(options, t => t.ResolveEnvironment().UsePluginCache().Dispatch(dispatch ?? Echo),
             processVariables: variables, before: before, logs: logs);
 

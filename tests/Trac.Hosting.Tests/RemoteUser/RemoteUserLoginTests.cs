@@ -73,7 +73,7 @@ public sealed class RemoteUserLoginTests : IDisposable
     [Fact]
     public async Task LoginWithoutAnyAuthentication_Gets500WithTracsMessageAndAnErrorLog()
     {
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await StartAsync(withAuthentication: false, logs: logs);
 
         var response = await host.GetTestClient().GetAsync("/alpha/login/%0D%0Aforged");
@@ -135,7 +135,7 @@ public sealed class RemoteUserLoginTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 
-    private Task<IHost> StartAsync(bool withAuthentication, Action<RemoteUserOptions>? configure = null, TestLoggerProvider? logs = null) =>
+    private Task<IHost> StartAsync(bool withAuthentication, Action<RemoteUserOptions>? configure = null, TracTestLogs? logs = null) =>
         TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path,
             t => t.ResolveEnvironment().NormalizeRemoteUser(configure).Dispatch(c =>

@@ -303,7 +303,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("ali\u202Ece", 400, "Bad Request: the remote user name is malformed.")]
     public async Task RefusedValues_GetAFixedResponseAndAnEscapedWarning(string value, int status, string message)
     {
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", value)), logs: logs);
 
         var context = await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
@@ -320,7 +320,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task LoggedValue_HasControlCharactersEscaped()
     {
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", "alice\r\nINFO forged line")), logs: logs);
 
         await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
@@ -616,7 +616,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     }
 
     private Task<IHost> StartAsync(
-        Action<RemoteUserOptions>? remoteUser = null, Action<IApplicationBuilder>? before = null, TestLoggerProvider? logs = null, RequestDelegate? dispatch = null) =>
+        Action<RemoteUserOptions>? remoteUser = null, Action<IApplicationBuilder>? before = null, TracTestLogs? logs = null, RequestDelegate? dispatch = null) =>
         TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path,
             t => t.ResolveEnvironment().NormalizeRemoteUser(remoteUser).Dispatch(dispatch ?? Echo),

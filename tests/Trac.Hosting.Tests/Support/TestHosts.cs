@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Environments;
+using Trac.Hosting.Testing;
 
 namespace Trac.Hosting.Tests.Support;
 
@@ -25,7 +26,7 @@ internal static class TestHosts
         Action<TracPipelineBuilder> pipeline,
         Action<IServiceCollection>? services = null,
         IDictionary<string, string?>? processVariables = null,
-        TestLoggerProvider? logs = null,
+        TracTestLogs? logs = null,
         Action<IApplicationBuilder>? before = null,
         Action<IApplicationBuilder>? after = null)
     {
@@ -71,7 +72,7 @@ internal static class TestHosts
     }
 
     public static Task<IHost> StartParentAsync(
-        string parent, Action<EnvironmentOptions>? configure = null, TestLoggerProvider? logs = null, TimeProvider? time = null) =>
+        string parent, Action<EnvironmentOptions>? configure = null, TracTestLogs? logs = null, TimeProvider? time = null) =>
         StartAsync(
             o => o.Environment.ParentDirectory = parent,
             t => t.ResolveEnvironment(configure).Dispatch(Echo),

@@ -118,7 +118,7 @@ public sealed class WorkerRecyclingTests : IDisposable
     public async Task DrainTimeout_AbortsWhatIsStillRunningThenDisposes()
     {
         var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         _recorder.OnDispatch = async context =>
         {
             if (context.Request.Query.ContainsKey("stuck"))
@@ -142,7 +142,7 @@ public sealed class WorkerRecyclingTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(30));
 
         await _recorder.WaitDisposedAsync("alpha#1");
-        var entry = await logs.WaitForAsync(Diagnostics.EventIds.WorkerRequestsAborted);
+        var entry = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerRequestsAborted);
         Assert.Contains("still had 1 requests", entry.Message, StringComparison.Ordinal);
         await stuck.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
@@ -672,7 +672,7 @@ public sealed class WorkerRecyclingTests : IDisposable
         }
     }
 
-    private Task<IHost> StartAsync(Action<WorkerOptions>? configure = null, TestLoggerProvider? logs = null, TimeProvider? time = null) =>
+    private Task<IHost> StartAsync(Action<WorkerOptions>? configure = null, TracTestLogs? logs = null, TimeProvider? time = null) =>
         TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path,
             t => t.ResolveEnvironment().RecycleWorkers(o =>

@@ -85,13 +85,13 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         TracPluginArchive.Write(Path.Combine(_projects.Path, "alpha", "plugins", "Greeter.zip"), ("lib/Trac.Hosting.TestPlugin.dll", File.ReadAllBytes(PluginAssembly)));
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         using var host = await StartWithPluginsAsync(logs);
 
         Assert.EndsWith(";plugins=1;project=My Project", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
         await Host(host).RecycleAsync(Path.Combine(_projects.Path, "alpha"));
 
-        var unloaded = await logs.WaitForAsync(Diagnostics.EventIds.WorkerUnloaded);
+        var unloaded = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloaded);
         Assert.Contains("#1", unloaded.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloadFailed);
     }
@@ -101,7 +101,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         TracPluginArchive.Write(Path.Combine(_projects.Path, "alpha", "plugins", "Greeter.zip"), ("lib/Trac.Hosting.TestPlugin.dll", File.ReadAllBytes(PluginAssembly)));
-        var logs = new TestLoggerProvider();
+        var logs = new TracTestLogs();
         long failures = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -126,7 +126,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
             await Host(host).RecycleAsync(Path.Combine(_projects.Path, "alpha"));
 
-            var failed = await logs.WaitForAsync(Diagnostics.EventIds.WorkerUnloadFailed);
+            var failed = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloadFailed);
             Assert.Contains("#1", failed.Message, StringComparison.Ordinal);
             Assert.Equal(1, Interlocked.Read(ref failures));
         }
@@ -136,7 +136,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         }
     }
 
-    private Task<Microsoft.Extensions.Hosting.IHost> StartWithPluginsAsync(TestLoggerProvider logs) =>
+    private Task<Microsoft.Extensions.Hosting.IHost> StartWithPluginsAsync(TracTestLogs logs) =>
         TestHosts.StartAsync(
             o => o.Environment.ParentDirectory = _projects.Path,
             t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers(o => o.ConfigureServices = (s, _) => s.AddSingleton(_recorder))
