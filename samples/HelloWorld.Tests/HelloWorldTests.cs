@@ -50,4 +50,16 @@ public sealed class HelloWorldTests
         await reloaded;
         Assert.Contains("Project: After", await client.GetStringAsync("/demo/"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RunsOnRealKestrelToo()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+        app.UseKestrel(0);
+        app.StartServer();
+        var client = app.CreateClient();
+
+        Assert.True(client.BaseAddress!.IsLoopback);
+        Assert.StartsWith("Hello World!\n", await client.GetStringAsync("/wiki"), StringComparison.Ordinal);
+    }
 }

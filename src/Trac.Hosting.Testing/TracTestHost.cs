@@ -19,11 +19,13 @@ public sealed class TracTestHost : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    internal TracTestHost(IHost host, TracTestDirectory projects, ManualTimeProvider time, TracTestLogs logs, TracTestMetrics metrics, TracRecorder recorder, Uri? address)
+    private readonly TimeProvider _time;
+
+    internal TracTestHost(IHost host, TracTestDirectory projects, TimeProvider time, TracTestLogs logs, TracTestMetrics metrics, TracRecorder recorder, Uri? address)
     {
         _host = host;
         Projects = projects;
-        Time = time;
+        _time = time;
         Logs = logs;
         Metrics = metrics;
         Recorder = recorder;
@@ -37,8 +39,13 @@ public sealed class TracTestHost : IAsyncDisposable
     /// <summary>Gets the environments the host serves (its <c>Trac:Environment:ParentDirectory</c>).</summary>
     public TracTestDirectory Projects { get; }
 
-    /// <summary>Gets the host's clock; time moves only when the test advances it.</summary>
-    public ManualTimeProvider Time { get; }
+    /// <summary>Gets the host's manual clock; time moves only when the test advances it.</summary>
+    /// <exception cref="InvalidOperationException">The host was given another <see cref="System.TimeProvider"/> (see <see cref="TimeProvider"/>).</exception>
+    public ManualTimeProvider Time => _time as ManualTimeProvider
+        ?? throw new InvalidOperationException($"This host uses a {_time.GetType().Name}, not a ManualTimeProvider: advance that one.");
+
+    /// <summary>Gets the host's clock, whatever its type.</summary>
+    public TimeProvider TimeProvider => _time;
 
     /// <summary>Gets everything the host logged.</summary>
     public TracTestLogs Logs { get; }
@@ -99,7 +106,7 @@ public sealed class TracTestHostBuilder
     private readonly List<Action<IApplicationBuilder>> _before = [];
     private Action<TracPipelineBuilder, TracRecorder>? _pipeline;
     private bool _kestrel;
-    private ManualTimeProvider _time = new();
+    private TimeProvider _time = new ManualTimeProvider();
 
     internal TracTestHostBuilder(TracTestDirectory projects) => _projects = projects;
 
@@ -168,10 +175,13 @@ public sealed class TracTestHostBuilder
         return this;
     }
 
-    /// <summary>Uses the given manual clock (to share it with other parts of the test).</summary>
+    /// <summary>
+    /// Uses the given clock instead of a new <see cref="ManualTimeProvider"/>: a shared one, or any other
+    /// <see cref="TimeProvider"/> (a <c>FakeTimeProvider</c>, or <see cref="TimeProvider.System"/>).
+    /// </summary>
     /// <param name="time">The clock.</param>
     /// <returns>This builder.</returns>
-    public TracTestHostBuilder UseTime(ManualTimeProvider time)
+    public TracTestHostBuilder UseTime(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;

@@ -179,4 +179,14 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "maximum_requests")));
         Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("reason", "manual")));
     }
+
+    [Fact]
+    public async Task AnyTimeProvider_CanBeUsed()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseTime(TimeProvider.System).StartAsync();
+
+        Assert.Same(TimeProvider.System, host.TimeProvider);
+        Assert.Throws<InvalidOperationException>(() => host.Time);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+    }
 }
