@@ -37,7 +37,7 @@ public sealed class HelloWorldTests
         var client = app.CreateClient();
         Assert.Contains("Project: Before", await client.GetStringAsync("/demo/"), StringComparison.Ordinal);
 
-        var reloaded = app.Logs.WaitForAsync("EnvironmentReloaded");
+        var reloaded = app.Logs.WaitForNextAsync("EnvironmentReloaded");
         app.Projects.WriteTracIni("demo", "[project]\nname = After\n");
         // The reload waits for the file to be quiet for a moment, on the app's clock: move it until the app says it
         // reloaded (the wait for that log entry is itself bounded).

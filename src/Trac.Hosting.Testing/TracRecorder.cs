@@ -28,16 +28,25 @@ public sealed class TracRecorder
     /// </summary>
     public Func<TracWorkerContext, Exception?>? FailStart { get; set; }
 
-    /// <summary>Gets or sets how many bytes every dispatch keeps for ever in a static (a leak, for recycling tests).</summary>
+    /// <summary>
+    /// Gets or sets how many bytes every dispatch keeps for as long as the recorder lives (memory that grows with
+    /// requests, for memory-limit tests; for a leak that pins a worker's plugins, see the plugin tests' approach in
+    /// <c>docs/testing.md</c>).
+    /// </summary>
     public int LeakPerRequest { get; set; }
 
     /// <summary>Makes every dispatch from now on wait until <see cref="Release"/>; returns a task that completes when one is waiting.</summary>
     /// <returns>A task completed when the first blocked dispatch has arrived.</returns>
     public Task BlockAsync()
     {
-        Blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return Blocked.Task;
+        // Blocking again while blocked keeps the same gate: nothing waiting on it is stranded.
+        if (_gate is null)
+        {
+            Blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return Blocked!.Task;
     }
 
     /// <summary>Lets the blocked dispatches go on, and the following ones run without waiting.</summary>

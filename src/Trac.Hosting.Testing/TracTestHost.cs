@@ -91,9 +91,30 @@ public sealed class TracTestHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync();
-        _host.Dispose();
-        Metrics.Dispose();
+        // Blocked dispatches would otherwise keep their workers draining.
+        Recorder.Release();
+        try
+        {
+            await _host.StopAsync();
+        }
+        finally
+        {
+            try
+            {
+                if (_host is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync();
+                }
+                else
+                {
+                    _host.Dispose();
+                }
+            }
+            finally
+            {
+                Metrics.Dispose();
+            }
+        }
     }
 }
 
@@ -193,7 +214,6 @@ public sealed class TracTestHostBuilder
     public async Task<TracTestHost> StartAsync()
     {
         var logs = new TracTestLogs();
-        var metrics = new TracTestMetrics();
         var recorder = new TracRecorder();
         var pipeline = _pipeline ?? ((t, r) => t.ResolveEnvironment().Dispatch(r.Dispatch));
         var host = new HostBuilder()
@@ -254,9 +274,11 @@ public sealed class TracTestHostBuilder
         catch
         {
             host.Dispose();
-            metrics.Dispose();
             throw;
         }
+
+        // Only this host's measurements: other hosts of the same test run have their own meter factory.
+        var metrics = new TracTestMetrics(host.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
 
         Uri? address = null;
         if (_kestrel)

@@ -23,24 +23,55 @@ public sealed class TracTestLogs : ILoggerProvider
     public Task<TracLogEntry> WaitForAsync(string eventName, TimeSpan? timeout = null) =>
         WaitForAsync(e => e.EventId.Name == eventName, timeout);
 
-    /// <summary>Returns the first entry matching <paramref name="match"/>, waiting for it if needed.</summary>
+    /// <summary>Returns the first entry matching <paramref name="match"/> ever logged, waiting for it if needed.</summary>
     /// <param name="match">The condition.</param>
     /// <param name="timeout">How long to wait; 30 seconds by default.</param>
     /// <returns>The entry.</returns>
     /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
-    public Task<TracLogEntry> WaitForAsync(Func<TracLogEntry, bool> match, TimeSpan? timeout = null)
+    public Task<TracLogEntry> WaitForAsync(Func<TracLogEntry, bool> match, TimeSpan? timeout = null) => Wait(match, timeout, includeEarlier: true);
+
+    /// <summary>
+    /// Returns the next entry with the event name logged after this call, waiting for it: for the second reload, the
+    /// second recycle. Call it before causing the event.
+    /// </summary>
+    /// <param name="eventName">The event name.</param>
+    /// <param name="timeout">How long to wait; 30 seconds by default.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
+    public Task<TracLogEntry> WaitForNextAsync(string eventName, TimeSpan? timeout = null) =>
+        Wait(e => e.EventId.Name == eventName, timeout, includeEarlier: false);
+
+    private Task<TracLogEntry> Wait(Func<TracLogEntry, bool> match, TimeSpan? timeout, bool includeEarlier)
     {
         ArgumentNullException.ThrowIfNull(match);
+        TaskCompletionSource<TracLogEntry> signal;
         lock (_waiters)
         {
-            if (_entries.FirstOrDefault(match) is { } existing)
+            if (includeEarlier && _entries.FirstOrDefault(match) is { } existing)
             {
                 return Task.FromResult(existing);
             }
 
-            var signal = new TaskCompletionSource<TracLogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal = new TaskCompletionSource<TracLogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((match, signal));
-            return signal.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+
+        return WaitBounded(signal, timeout ?? TimeSpan.FromSeconds(30));
+    }
+
+    private async Task<TracLogEntry> WaitBounded(TaskCompletionSource<TracLogEntry> signal, TimeSpan timeout)
+    {
+        try
+        {
+            return await signal.Task.WaitAsync(timeout);
+        }
+        finally
+        {
+            // A waiter that timed out is forgotten.
+            lock (_waiters)
+            {
+                _waiters.RemoveAll(w => w.Signal == signal);
+            }
         }
     }
 

@@ -12,12 +12,22 @@ public sealed class TracTestMetrics : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<TracMeasurement> _measurements = new();
 
-    /// <summary>Starts listening to the <c>Trac.Hosting</c> meter.</summary>
+    /// <summary>Starts listening to the <c>Trac.Hosting</c> meter of every host in the process.</summary>
     public TracTestMetrics()
+        : this(null)
+    {
+    }
+
+    /// <summary>
+    /// Starts listening to the <c>Trac.Hosting</c> meter of one host: the one whose meters
+    /// <paramref name="meterFactory"/> creates (<see langword="null"/>: every host).
+    /// </summary>
+    /// <param name="meterFactory">The host's <see cref="IMeterFactory"/>.</param>
+    public TracTestMetrics(IMeterFactory? meterFactory)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Trac.Hosting")
+            if (instrument.Meter.Name == "Trac.Hosting" && (meterFactory is null || ReferenceEquals(instrument.Meter.Scope, meterFactory)))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

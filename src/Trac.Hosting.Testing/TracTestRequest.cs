@@ -45,7 +45,9 @@ public sealed class TracTestRequest
                 _serverVariables["REMOTE_USER"] = user;
                 break;
             default:
-                _headers[RemoteUserOptions.DefaultHeaderName] = user;
+                // The header the host is configured to trust.
+                var options = _host.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<TracOptions>)) as Microsoft.Extensions.Options.IOptions<TracOptions>;
+                _headers[options?.Value.RemoteUser.HeaderName ?? RemoteUserOptions.DefaultHeaderName] = user;
                 break;
         }
 

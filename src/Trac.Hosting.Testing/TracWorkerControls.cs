@@ -15,10 +15,17 @@ public sealed class TracWorkerControls
 
     private IWorkerPool Pool => _host.Services.GetRequiredService<IWorkerPool>();
 
-    /// <summary>Returns the pool key of an environment: its full path.</summary>
-    /// <param name="environment">The environment's name.</param>
+    /// <summary>
+    /// Returns the pool key of an environment of the test directory (its full path), or <c>shared</c> for a shared
+    /// worker; any other key (a full path) is returned as it is.
+    /// </summary>
+    /// <param name="environment">The environment's name, <c>shared</c>, or a key.</param>
     /// <returns>The key.</returns>
-    public string KeyOf(string environment) => Path.Combine(_host.Projects.Path, environment);
+    public string KeyOf(string environment)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(environment);
+        return environment == "shared" || Path.IsPathRooted(environment) ? environment : Path.Combine(_host.Projects.Path, environment);
+    }
 
     /// <summary>
     /// Returns a task that completes the next time the worker of <paramref name="environment"/> is replaced or

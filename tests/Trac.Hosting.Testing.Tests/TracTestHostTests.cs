@@ -95,7 +95,7 @@ public sealed class TracTestHostTests : IDisposable
         var retired = host.Workers.WaitForRecycleAsync("beta");
         host.Workers.AdvancePast(TimeSpan.FromMinutes(10));
         await retired;
-        await host.Logs.WaitForAsync("WorkerStopped");
+        await host.Recorder.WaitForDisposeAsync("beta", 2);
         Assert.DoesNotContain(host.Workers.State, w => w.Key == host.Workers.KeyOf("beta") && w.State == TracWorkerState.Serving);
     }
 
@@ -188,5 +188,53 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Same(TimeProvider.System, host.TimeProvider);
         Assert.Throws<InvalidOperationException>(() => host.Time);
         Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task DisposingWhileAWorkerDrainsABlockedRequest_DoesNotHang()
+    {
+        var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        var blocked = host.Recorder.BlockAsync();
+        var request = host.Request("alpha").SendAsync();
+        await blocked;
+        Assert.Same(blocked, host.Recorder.BlockAsync());
+        await host.Workers.RecycleAsync("alpha");
+
+        await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await request.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Metrics_AreThoseOfTheirOwnHost()
+    {
+        await using var first = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>()).StartAsync();
+        await using var second = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>()).StartAsync();
+
+        await first.Request("alpha").SendAsync();
+        await first.Request("alpha").SendAsync();
+        await second.Request("alpha").SendAsync();
+
+        Assert.Equal(2, first.Metrics.Sum("trac.worker.requests"));
+        Assert.Equal(1, second.Metrics.Sum("trac.worker.requests"));
+    }
+
+    [Fact]
+    public async Task WaitForNext_IgnoresEarlierEntries()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>()).StartAsync();
+        await host.Request("alpha").SendAsync();
+        await host.Logs.WaitForAsync("WorkerStarted");
+
+        var next = host.Logs.WaitForNextAsync("WorkerStarted");
+        Assert.False(next.IsCompleted);
+        await host.Workers.RecycleAsync("alpha");
+
+        Assert.Contains("#2", (await next).Message, StringComparison.Ordinal);
     }
 }

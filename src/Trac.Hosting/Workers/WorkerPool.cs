@@ -157,17 +157,19 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         {
             if (slot.Current is { } worker && slot.Replace(worker, null))
             {
-                // The host stops after its own drain, so what is still running here is aborted at once.
-                stops.Add(DrainAndStopAsync(worker, "shutdown", TimeSpan.Zero));
+                // The host stops after its own drain, so what is still running here is aborted at once; the waits
+                // are bounded in real time (a manual clock in a test would never end them).
+                stops.Add(DrainAndStopAsync(worker, "shutdown", TimeSpan.Zero, TimeProvider.System));
             }
         }
 
-        stops.AddRange(_retiring.Keys.Select(w => w.Idle.WaitAsync(_options.DrainTimeout, _timeProvider).ContinueWith(_ => { }, TaskScheduler.Default)));
-        await Task.WhenAll(stops);
         foreach (var worker in _retiring.Keys)
         {
             worker.Abort();
+            stops.Add(worker.Idle.WaitAsync(_options.DrainTimeout, TimeProvider.System).ContinueWith(_ => { }, TaskScheduler.Default));
         }
+
+        await Task.WhenAll(stops);
     }
 
     private WorkerSlot Slot(string key) =>
@@ -553,8 +555,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private TracEnvironment? LatestEnvironment(Worker worker) =>
         worker.Environment is { } environment ? _catalog.GetByPath(environment.Path).State.Environment ?? environment : null;
 
-    private async Task DrainAndStopAsync(Worker worker, string reason, TimeSpan drainTimeout)
+    private async Task DrainAndStopAsync(Worker worker, string reason, TimeSpan drainTimeout, TimeProvider? clock = null)
     {
+        clock ??= _timeProvider;
         _retiring[worker] = 0;
         // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
         Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
@@ -563,7 +566,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         var started = _timeProvider.GetTimestamp();
         // The deadline counts from the switch, so its timer starts before anything is awaited.
         using var deadline = new CancellationTokenSource();
-        var timeout = Task.Delay(drainTimeout, _timeProvider, deadline.Token);
+        var timeout = Task.Delay(drainTimeout, clock, deadline.Token);
         // The rest (waiting, disposing, collecting) happens off the caller's path.
         await Task.Yield();
         try
@@ -577,7 +580,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 _metrics.AbortedRequests.Add(active);
                 worker.Abort();
                 // Aborted requests unwind quickly; the services are disposed only once they have.
-                await FinishesWithin(worker.Idle, _options.DrainTimeout);
+                await FinishesWithin(worker.Idle, _options.DrainTimeout, clock);
             }
 
             _metrics.DrainDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
@@ -632,11 +635,11 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private async Task<bool> FinishesWithin(Task task, TimeSpan timeout)
+    private static async Task<bool> FinishesWithin(Task task, TimeSpan timeout, TimeProvider clock)
     {
         try
         {
-            await task.WaitAsync(timeout, _timeProvider);
+            await task.WaitAsync(timeout, clock);
             return true;
         }
         catch (TimeoutException)
