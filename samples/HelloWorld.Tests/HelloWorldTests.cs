@@ -62,4 +62,13 @@ public sealed class HelloWorldTests
         Assert.True(client.BaseAddress!.IsLoopback);
         Assert.StartsWith("Hello World!\n", await client.GetStringAsync("/wiki"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ProjectsUsedAfterTheAppIsBuilt_IsRefused()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+        app.CreateClient();
+
+        Assert.Throws<InvalidOperationException>(() => app.Projects);
+    }
 }

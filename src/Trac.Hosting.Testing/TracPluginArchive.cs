@@ -12,6 +12,11 @@ public static class TracPluginArchive
 {
     private static readonly DateTimeOffset FixedTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>Writes an empty zip file.</summary>
+    /// <param name="path">The archive to create or replace.</param>
+    /// <returns><paramref name="path"/>.</returns>
+    public static string Write(string path) => Write(path, Array.Empty<(string, byte[])>());
+
     /// <summary>Writes a zip file with one entry per file.</summary>
     /// <param name="path">The archive to create or replace.</param>
     /// <param name="files">Entry names (with <c>/</c>; a name ending with <c>/</c> is a directory) and their text.</param>

@@ -17,6 +17,7 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
     where TEntryPoint : class
 {
     private TracTestDirectory? _projects;
+    private volatile bool _built;
 
     /// <summary>Gets the app's clock; time moves only when the test advances it.</summary>
     public ManualTimeProvider Time { get; } = new();
@@ -31,12 +32,16 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
     /// Gets a temporary directory of environments. Using it (before the first request or <c>CreateClient</c>) makes
     /// the app serve these environments in parent-directory mode; otherwise the app keeps its own configuration.
     /// </summary>
-    public TracTestDirectory Projects => _projects ??= new TracTestDirectory();
+    /// <exception cref="InvalidOperationException">First used after the app was built: it would have no effect.</exception>
+    public TracTestDirectory Projects => _projects ?? (_built
+        ? throw new InvalidOperationException("Use Projects before the first request or CreateClient(): the app is already built with its own environments.")
+        : _projects = new TracTestDirectory());
 
     /// <inheritdoc />
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        _built = true;
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);

@@ -152,4 +152,15 @@ public sealed class TracTestDirectoryTests
         Assert.Equal(before.Item2, File.ReadAllText(ini));
         Assert.False(File.Exists(Path.Combine(path, "plugins", "P.zip")));
     }
+
+    [Fact]
+    public void EmptyArchive_CanBeWritten()
+    {
+        using var projects = new TracTestDirectory();
+
+        var path = TracPluginArchive.Write(Path.Combine(projects.Path, "empty.zip"));
+
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        Assert.Empty(zip.Entries);
+    }
 }
