@@ -32,7 +32,7 @@ public class PluginCacheBenchmarks
         // Warm: the environment opened, its plugins extracted.
         Run(_withPluginCache).GetAwaiter().GetResult();
         Run(_withoutPluginCache).GetAwaiter().GetResult();
-        var provider = _withServices.GetRequiredService<TracMarkerService>().PluginProviders.Single();
+        var provider = _withServices.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.PluginCache.PluginSetProvider>().Single();
         var alpha = Path.Combine(_projects.Path, "alpha");
         if (!provider.TryGetState(alpha, provider.DefaultFor(alpha), out var state) || state.Current is not { Plugins.Count: 20, Errors.Count: 0 })
         {

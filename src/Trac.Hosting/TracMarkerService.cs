@@ -1,6 +1,3 @@
-using Trac.Hosting.Environments;
-using Trac.Hosting.PluginCache;
-
 namespace Trac.Hosting;
 
 /// <summary>
@@ -15,27 +12,12 @@ internal sealed class TracMarkerService : IDisposable, IAsyncDisposable
 
     public void Own(IAsyncDisposable disposable) => OwnAny(disposable);
 
-    /// <summary>Gets the environment catalogs of the pipelines built so far (for diagnostics and tests).</summary>
-    internal IReadOnlyList<EnvironmentCatalog> Catalogs
+    /// <summary>Gets what the pipelines built so far own of type <typeparamref name="T"/> (for diagnostics and tests).</summary>
+    internal IReadOnlyList<T> Owned<T>()
     {
-        get
+        lock (_owned)
         {
-            lock (_owned)
-            {
-                return _owned.OfType<EnvironmentCatalog>().ToArray();
-            }
-        }
-    }
-
-    /// <summary>Gets the plugin set providers of the pipelines built so far (for diagnostics and tests).</summary>
-    internal IReadOnlyList<PluginSetProvider> PluginProviders
-    {
-        get
-        {
-            lock (_owned)
-            {
-                return _owned.OfType<PluginSetProvider>().ToArray();
-            }
+            return _owned.OfType<T>().ToArray();
         }
     }
 

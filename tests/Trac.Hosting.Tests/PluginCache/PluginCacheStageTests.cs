@@ -330,7 +330,7 @@ public sealed class PluginCacheStageTests : IDisposable
     /// <summary>Makes a change and waits until the environment's plugins have been read again.</summary>
     private async Task ChangeAsync(IHost host, Action change)
     {
-        var provider = host.Services.GetRequiredService<TracMarkerService>().PluginProviders.Single();
+        var provider = host.Services.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.PluginCache.PluginSetProvider>().Single();
         Assert.True(provider.TryGetState(Path.Combine(_projects.Path, "alpha"), Path.Combine(_projects.Path, ".egg-cache"), out var state));
         var refreshed = state.GetRefreshedToken();
         change();

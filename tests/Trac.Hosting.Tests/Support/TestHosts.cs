@@ -80,7 +80,7 @@ internal static class TestHosts
             logs: logs);
 
     public static EnvironmentCatalog Catalog(this IHost host) =>
-        host.Services.GetRequiredService<TracMarkerService>().Catalogs.Single();
+        host.Services.GetRequiredService<TracMarkerService>().Owned<EnvironmentCatalog>().Single();
 
     public static async Task<(int Status, string Body, HttpResponseMessage Response)> GetAsync(this IHost host, string url, string? accept = null)
     {
