@@ -290,9 +290,4 @@ public sealed class TracTestHostBuilder
 
         return new TracTestHost(host, _projects, _time, logs, metrics, recorder, address);
     }
-
-    private sealed class NoProcessVariables : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) => null;
-    }
 }

@@ -17,7 +17,7 @@ public sealed class TracTestRequest
     private readonly TracTestHost _host;
     private readonly string _path;
     private readonly Dictionary<string, string> _headers = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, string?> _serverVariables = new(StringComparer.OrdinalIgnoreCase);
+    private readonly TracServerVariables _serverVariables = [];
     private ClaimsPrincipal? _principal;
     private IPAddress? _peer;
 
@@ -135,7 +135,7 @@ public sealed class TracTestRequest
 
             if (_serverVariables.Count > 0)
             {
-                c.Features.Set<IServerVariablesFeature>(new ServerVariables(_serverVariables));
+                c.Features.Set<IServerVariablesFeature>(_serverVariables);
             }
         });
         using var reader = new StreamReader(context.Response.Body);
@@ -143,15 +143,6 @@ public sealed class TracTestRequest
             context.Response.StatusCode,
             await reader.ReadToEndAsync(),
             context.Response.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
-    }
-
-    private sealed class ServerVariables(Dictionary<string, string?> values) : IServerVariablesFeature
-    {
-        public string? this[string variableName]
-        {
-            get => values.TryGetValue(variableName, out var value) ? value : null;
-            set => values[variableName] = value;
-        }
     }
 }
 

@@ -69,9 +69,4 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
             _projects?.Dispose();
         }
     }
-
-    private sealed class NoProcessVariables : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) => null;
-    }
 }

@@ -298,7 +298,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
             t => t.ResolveEnvironment(e => e.Selector = _ => "/does/not/matter/because/server/variable/wins").Dispatch(TestHosts.Echo),
             before: app => app.Use((context, next) =>
             {
-                context.Features.Set<IServerVariablesFeature>(new ServerVariables { ["trac.env_path"] = other });
+                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["trac.env_path"] = other });
                 return next(context);
             }));
 
@@ -317,7 +317,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
             t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
             before: app => app.Use((context, next) =>
             {
-                context.Features.Set<IServerVariablesFeature>(new ServerVariables { ["trac.env_path"] = string.Empty });
+                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["trac.env_path"] = string.Empty });
                 return next(context);
             }));
 
@@ -529,14 +529,5 @@ public sealed class EnvironmentResolutionTests : IDisposable
         }
 
         Assert.Single(seen.Distinct());
-    }
-
-    private sealed class ServerVariables : Dictionary<string, string?>, IServerVariablesFeature
-    {
-        string? IServerVariablesFeature.this[string variableName]
-        {
-            get => TryGetValue(variableName, out var value) ? value : null;
-            set => this[variableName] = value;
-        }
     }
 }

@@ -111,7 +111,7 @@ public sealed class PluginCacheStageTests : IDisposable
             },
             before: app => app.Use((context, next) =>
             {
-                context.Features.Set<IServerVariablesFeature>(new ServerVariable(value));
+                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = value });
                 return next(context);
             }));
 
@@ -183,7 +183,7 @@ public sealed class PluginCacheStageTests : IDisposable
         using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path, logs: logs,
             before: app => app.Use((context, next) =>
             {
-                context.Features.Set<IServerVariablesFeature>(new ServerVariable(Path.Combine(file, "cache")));
+                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = Path.Combine(file, "cache") });
                 return next(context);
             }));
 
@@ -335,14 +335,5 @@ public sealed class PluginCacheStageTests : IDisposable
         var refreshed = state.GetRefreshedToken();
         change();
         await refreshed.WaitAsync("the plugin refresh");
-    }
-
-    private sealed class ServerVariable(string? value) : IServerVariablesFeature
-    {
-        public string? this[string variableName]
-        {
-            get => variableName == "PYTHON_EGG_CACHE" ? value : null;
-            set => throw new NotSupportedException();
-        }
     }
 }

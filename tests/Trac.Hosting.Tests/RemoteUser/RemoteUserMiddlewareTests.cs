@@ -597,7 +597,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
 
     internal static Action<IApplicationBuilder> ServerVariables(params (string Name, string Value)[] variables) => app => app.Use((context, next) =>
     {
-        var feature = new ServerVariablesFeature();
+        var feature = new TracServerVariables();
         foreach (var (name, value) in variables)
         {
             feature[name] = value;
@@ -636,14 +636,5 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
             configure?.Invoke(c);
         });
         return await context.ReadBodyAsync();
-    }
-
-    private sealed class ServerVariablesFeature : Dictionary<string, string?>, IServerVariablesFeature
-    {
-        string? IServerVariablesFeature.this[string variableName]
-        {
-            get => TryGetValue(variableName, out var value) ? value : null;
-            set => this[variableName] = value;
-        }
     }
 }

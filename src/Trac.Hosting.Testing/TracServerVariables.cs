@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Trac.Hosting.Testing;
+
+/// <summary>
+/// Server variables as IIS or HTTP.sys would give them (<c>REMOTE_USER</c>, <c>trac.env_path</c>,
+/// <c>PYTHON_EGG_CACHE</c>): set an instance as the request's <see cref="IServerVariablesFeature"/>. Names compare
+/// case-insensitively; a missing variable reads as <see langword="null"/>.
+/// </summary>
+public sealed class TracServerVariables : Dictionary<string, string?>, IServerVariablesFeature
+{
+    /// <summary>Creates an empty set of server variables.</summary>
+    public TracServerVariables()
+        : base(StringComparer.OrdinalIgnoreCase)
+    {
+    }
+
+    string? IServerVariablesFeature.this[string variableName]
+    {
+        get => TryGetValue(variableName, out var value) ? value : null;
+        set => this[variableName] = value;
+    }
+}
+
+/// <summary>No process variables at all: the machine's <c>TRAC_ENV</c> and friends never reach a test host.</summary>
+internal sealed class NoProcessVariables : TracProcessEnvironment
+{
+    public override string? GetVariable(string name) => null;
+}
