@@ -49,4 +49,5 @@ internal static class EventIds
     public const int WorkerStartFailed = 506;
     public const int ProcessRecycling = 507;
     public const int WorkerUnloaded = 508;
+    public const int WorkerStopFailed = 509;
 }

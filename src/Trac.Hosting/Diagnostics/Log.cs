@@ -190,4 +190,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.WorkerUnloaded, LogLevel.Debug, "The plugins of worker {Key} #{Generation} ({Reason}) unloaded.",
         EventName = nameof(EventIds.WorkerUnloaded))]
     public static partial void WorkerUnloaded(ILogger logger, string key, long generation, string reason);
+
+    [LoggerMessage(EventIds.WorkerStopFailed, LogLevel.Error,
+        "Disposing worker {Key} #{Generation} ({Reason}) failed; its plugins and load context were released all the same: {Error}",
+        EventName = nameof(EventIds.WorkerStopFailed))]
+    public static partial void WorkerStopFailed(ILogger logger, string key, long generation, string reason, string error, Exception exception);
 }

@@ -606,7 +606,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         catch (Exception e)
         {
             // A worker service that throws while disposed: everything else was released all the same.
-            Log.WorkerStartFailed(_logger, worker.Key, $"disposing generation {worker.Generation} failed: {e.Message}", e);
+            Log.WorkerStopFailed(_logger, worker.Key, worker.Generation, reason, e.Message, e);
         }
 
         Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
