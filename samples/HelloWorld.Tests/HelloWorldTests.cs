@@ -40,14 +40,8 @@ public sealed class HelloWorldTests
         var reloaded = app.Logs.WaitForNextAsync("EnvironmentReloaded");
         app.Projects.WriteTracIni("demo", "[project]\nname = After\n");
         // The reload waits for the file to be quiet for a moment, on the app's clock: move it until the app says it
-        // reloaded (the wait for that log entry is itself bounded).
-        while (!reloaded.IsCompleted)
-        {
-            app.Time.Advance(TimeSpan.FromMilliseconds(250));
-            await Task.Yield();
-        }
-
-        await reloaded;
+        // reloaded.
+        await app.Time.AdvanceUntilAsync(reloaded, TimeSpan.FromMilliseconds(250));
         Assert.Contains("Project: After", await client.GetStringAsync("/demo/"), StringComparison.Ordinal);
     }
 

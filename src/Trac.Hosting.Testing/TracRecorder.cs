@@ -13,6 +13,7 @@ public sealed class TracRecorder
     private readonly ConcurrentQueue<TracDispatchRecord> _dispatches = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _disposed = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<byte[]> _leaked = [];
+    private readonly ConcurrentQueue<TracWorkerEvent> _events = new();
     private volatile TaskCompletionSource? _gate;
     private int _violations;
 
@@ -21,6 +22,28 @@ public sealed class TracRecorder
 
     /// <summary>Gets how many dispatches ran on an application instance that had already been disposed (should be 0).</summary>
     public int DispatchesAfterDispose => Volatile.Read(ref _violations);
+
+    /// <summary>
+    /// Gets what happened to the <see cref="TracRecordingApplication"/> instances, in order: each one's creation, its
+    /// warm-up and its disposal (so a test can check that a replacement warmed up before its predecessor went away).
+    /// </summary>
+    public IReadOnlyCollection<TracWorkerEvent> WorkerEvents => _events;
+
+    /// <summary>Gets how many <see cref="TracRecordingApplication"/> instances were created (failed starts included).</summary>
+    public int Starts => _events.Count(e => e.Kind == TracWorkerEventKind.Created);
+
+    /// <summary>
+    /// Gets or sets what a worker's warm-up does (after its application is created, before it serves): for example
+    /// wait on a <see cref="TaskCompletionSource"/> the test completes, to hold a replacement in its warm-up while the
+    /// old worker keeps serving, or throw to fail the start. <see langword="null"/>: warm up at once.
+    /// </summary>
+    public Func<TracWorkerContext, CancellationToken, Task>? WarmUp { get; set; }
+
+    /// <summary>
+    /// Gets or sets extra work for every dispatch, run after it is recorded and before it answers (inspect the
+    /// request, write headers, fail with an exception). <see langword="null"/>: nothing extra.
+    /// </summary>
+    public Func<HttpContext, Task>? OnDispatch { get; set; }
 
     /// <summary>
     /// Gets or sets a function deciding whether a worker's application fails to start (returning the exception to
@@ -70,7 +93,7 @@ public sealed class TracRecorder
     /// Gets a dispatch delegate that records like <see cref="TracRecordingApplication"/>, for pipelines without
     /// worker recycling: <c>.Dispatch(recorder.Dispatch)</c>.
     /// </summary>
-    public RequestDelegate Dispatch => context => TracRecordingApplication.DispatchAsync(context, this, disposed: false);
+    public RequestDelegate Dispatch => context => TracRecordingApplication.DispatchAsync(context, this, application: null);
 
     internal TaskCompletionSource? Blocked { get; private set; }
 
@@ -87,7 +110,14 @@ public sealed class TracRecorder
 
     internal void Violation() => Interlocked.Increment(ref _violations);
 
-    internal void MarkDisposed(string worker) => Disposed(worker).TrySetResult();
+    internal void Happened(TracWorkerEventKind kind, string environment, long generation)
+    {
+        _events.Enqueue(new TracWorkerEvent(kind, environment, generation));
+        if (kind == TracWorkerEventKind.Disposed)
+        {
+            Disposed($"{environment}#{generation}").TrySetResult();
+        }
+    }
 
     private TaskCompletionSource Disposed(string worker) =>
         _disposed.GetOrAdd(worker, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -103,3 +133,26 @@ public sealed class TracRecorder
 /// <param name="Generation">The worker's generation, or 0 without the worker stage.</param>
 public sealed record TracDispatchRecord(
     string Environment, string PathBase, string Path, string? RemoteUser, IReadOnlyList<string> PluginFolders, string? WorkerKey, long Generation);
+
+/// <summary>Something that happened to a <see cref="TracRecordingApplication"/> instance.</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="Environment">The worker's environment name (<c>shared</c> for a shared worker).</param>
+/// <param name="Generation">The worker's generation.</param>
+public sealed record TracWorkerEvent(TracWorkerEventKind Kind, string Environment, long Generation)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind} {Environment}#{Generation}";
+}
+
+/// <summary>The kinds of <see cref="TracWorkerEvent"/>.</summary>
+public enum TracWorkerEventKind
+{
+    /// <summary>The application instance was created (its constructor ran).</summary>
+    Created,
+
+    /// <summary>Its warm-up started.</summary>
+    WarmingUp,
+
+    /// <summary>It was disposed.</summary>
+    Disposed,
+}

@@ -6,7 +6,7 @@ namespace Trac.Hosting.Testing;
 /// <summary>
 /// An <see cref="ITracApplication"/> for tests: records what each dispatch saw into the <see cref="TracRecorder"/>
 /// registered in the worker's services (or the host's), answers with a one-line summary, and can be told to block,
-/// fail to start, or leak. Register it with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>.
+/// fail to start, hold or fail its warm-up, or leak. Register it with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>.
 /// </summary>
 public sealed class TracRecordingApplication : ITracApplication, IDisposable
 {
@@ -23,25 +23,33 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
         ArgumentNullException.ThrowIfNull(recorder);
         _worker = worker;
         _recorder = recorder;
+        recorder.Happened(TracWorkerEventKind.Created, Name, worker.Generation);
         if (recorder.FailStart?.Invoke(worker) is { } failure)
         {
             throw failure;
         }
     }
 
+    private string Name => _worker.Environment?.Name ?? "shared";
+
     /// <inheritdoc />
     public Task DispatchAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return DispatchAsync(context, _recorder, _disposed);
+        return DispatchAsync(context, _recorder, this);
     }
 
-    internal static async Task DispatchAsync(HttpContext context, TracRecorder recorder, bool disposed)
+    /// <inheritdoc />
+    public Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        if (disposed)
-        {
-            recorder.Violation();
-        }
+        _recorder.Happened(TracWorkerEventKind.WarmingUp, Name, _worker.Generation);
+        return _recorder.WarmUp?.Invoke(_worker, cancellationToken) ?? Task.CompletedTask;
+    }
+
+    internal static async Task DispatchAsync(HttpContext context, TracRecorder recorder, TracRecordingApplication? application)
+    {
+        // Disposed before the dispatch began, or while it ran (blocked, or in OnDispatch): counted once.
+        var disposed = application?._disposed == true;
 
         var environment = context.GetTracEnvironment()!;
         var worker = context.GetTracWorker();
@@ -60,6 +68,16 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
             await gate.WaitAsync(context.RequestAborted);
         }
 
+        if (recorder.OnDispatch is { } onDispatch)
+        {
+            await onDispatch(context);
+        }
+
+        if (disposed || application?._disposed == true)
+        {
+            recorder.Violation();
+        }
+
         await context.Response.WriteAsync($"{record.Environment}#{record.Generation} {record.PathBase}|{record.Path} user={record.RemoteUser ?? "-"}");
     }
 
@@ -67,6 +85,6 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _recorder.MarkDisposed($"{_worker.Environment?.Name ?? "shared"}#{_worker.Generation}");
+        _recorder.Happened(TracWorkerEventKind.Disposed, Name, _worker.Generation);
     }
 }

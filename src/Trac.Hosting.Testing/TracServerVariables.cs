@@ -22,8 +22,19 @@ public sealed class TracServerVariables : Dictionary<string, string?>, IServerVa
     }
 }
 
-/// <summary>No process variables at all: the machine's <c>TRAC_ENV</c> and friends never reach a test host.</summary>
-internal sealed class NoProcessVariables : TracProcessEnvironment
+/// <summary>
+/// The process variables a test host sees: only those the test set, so the machine's <c>TRAC_ENV</c> and friends
+/// never reach a test host.
+/// </summary>
+internal sealed class TestProcessVariables : TracProcessEnvironment
 {
-    public override string? GetVariable(string name) => null;
+    private readonly Dictionary<string, string?> _variables = new(StringComparer.Ordinal);
+
+    public void Set(string name, string? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        _variables[name] = value;
+    }
+
+    public override string? GetVariable(string name) => _variables.GetValueOrDefault(name);
 }

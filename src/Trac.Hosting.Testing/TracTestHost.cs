@@ -15,14 +15,17 @@ namespace Trac.Hosting.Testing;
 /// <see cref="ManualTimeProvider"/>, captured logs and metrics, a <see cref="TracRecorder"/>, request helpers and
 /// worker controls. Start one with <see cref="CreateBuilder"/>.
 /// </summary>
-public sealed class TracTestHost : IAsyncDisposable
+public sealed class TracTestHost : IAsyncDisposable, ITracTestTarget
 {
     private readonly IHost _host;
 
     private readonly TimeProvider _time;
 
-    internal TracTestHost(IHost host, TracTestDirectory projects, TimeProvider time, TracTestLogs logs, TracTestMetrics metrics, TracRecorder recorder, Uri? address)
+    private readonly TestMeterFactory _meterFactory;
+
+    internal TracTestHost(IHost host, TracTestDirectory projects, TimeProvider time, TracTestLogs logs, TestMeterFactory meterFactory, TracTestMetrics metrics, TracRecorder recorder, Uri? address)
     {
+        _meterFactory = meterFactory;
         _host = host;
         Projects = projects;
         _time = time;
@@ -62,8 +65,6 @@ public sealed class TracTestHost : IAsyncDisposable
     /// <summary>Gets controls of the worker pool (waiting for recycles, forcing one, reading its state).</summary>
     public TracWorkerControls Workers { get; }
 
-    internal TestServer? TestServer => BaseAddress is null ? _host.GetTestServer() : null;
-
     /// <summary>Starts describing a test host serving the environments of <paramref name="projects"/>.</summary>
     /// <param name="projects">The environments; the caller keeps ownership.</param>
     /// <returns>The builder.</returns>
@@ -75,18 +76,21 @@ public sealed class TracTestHost : IAsyncDisposable
 
     /// <summary>Creates a client for the host (TestServer's, or one aimed at Kestrel's loopback address).</summary>
     /// <returns>The client.</returns>
-    public HttpClient CreateClient() => TestServer?.CreateClient() ?? new HttpClient { BaseAddress = BaseAddress };
+    public HttpClient CreateClient() => BaseAddress is null ? _host.GetTestServer().CreateClient() : new HttpClient { BaseAddress = BaseAddress };
 
     /// <summary>Starts describing a request to an environment: as a user, from a peer, with server variables.</summary>
     /// <param name="environment">The environment's name (the first path segment).</param>
     /// <param name="path">The path inside the environment.</param>
     /// <returns>The request builder.</returns>
-    public TracTestRequest Request(string environment, string path = "/")
-    {
-        ArgumentNullException.ThrowIfNull(environment);
-        ArgumentNullException.ThrowIfNull(path);
-        return new TracTestRequest(this, "/" + environment + (path.StartsWith('/') ? path : "/" + path));
-    }
+    public TracTestRequest Request(string environment, string path = "/") => new(this, TracTestTargets.PathOf(environment, path));
+
+    /// <summary>
+    /// Starts describing a request to any path of the host (the project index, a single environment served at the
+    /// root, a path outside <c>BasePath</c>).
+    /// </summary>
+    /// <param name="pathAndQuery">The path and query, such as <c>/</c> or <c>/?format=json</c>.</param>
+    /// <returns>The request builder.</returns>
+    public TracTestRequest RequestPath(string pathAndQuery) => new(this, TracTestTargets.CheckPath(pathAndQuery));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -113,6 +117,7 @@ public sealed class TracTestHost : IAsyncDisposable
             finally
             {
                 Metrics.Dispose();
+                _meterFactory.Dispose();
             }
         }
     }
@@ -126,8 +131,9 @@ public sealed class TracTestHostBuilder
     private readonly List<Action<IServiceCollection>> _services = [];
     private readonly List<Action<IApplicationBuilder>> _before = [];
     private Action<TracPipelineBuilder, TracRecorder>? _pipeline;
+    private readonly TestProcessVariables _processVariables = new();
     private bool _kestrel;
-    private TimeProvider _time = new ManualTimeProvider();
+    private TimeProvider _time = ManualTimeProvider.StartingNow();
 
     internal TracTestHostBuilder(TracTestDirectory projects) => _projects = projects;
 
@@ -188,6 +194,21 @@ public sealed class TracTestHostBuilder
         return this;
     }
 
+    /// <summary>
+    /// Gives the host a process variable (<c>TRAC_ENV</c>, <c>TRAC_ENV_PARENT_DIR</c>, <c>PYTHON_EGG_CACHE</c>, ...)
+    /// without touching the test process's own: a test host sees no other. Process variables are fallbacks:
+    /// to test <c>TRAC_ENV</c>, also clear the parent directory the builder sets
+    /// (<c>ConfigureTrac(o =&gt; o.Environment.ParentDirectory = null)</c>).
+    /// </summary>
+    /// <param name="name">The variable.</param>
+    /// <param name="value">Its value; <see langword="null"/> for unset.</param>
+    /// <returns>This builder.</returns>
+    public TracTestHostBuilder WithProcessVariable(string name, string? value)
+    {
+        _processVariables.Set(name, value);
+        return this;
+    }
+
     /// <summary>Runs on real Kestrel on a free loopback port instead of <c>TestServer</c>.</summary>
     /// <returns>This builder.</returns>
     public TracTestHostBuilder UseKestrel()
@@ -215,6 +236,10 @@ public sealed class TracTestHostBuilder
     {
         var logs = new TracTestLogs();
         var recorder = new TracRecorder();
+        var meterFactory = new TestMeterFactory();
+
+        // Only this host's measurements, from its first one: other hosts of the test run have their own meter factory.
+        var metrics = new TracTestMetrics(meterFactory);
         var pipeline = _pipeline ?? ((t, r) => t.ResolveEnvironment().Dispatch(r.Dispatch));
         var host = new HostBuilder()
             .ConfigureWebHost(web =>
@@ -231,8 +256,9 @@ public sealed class TracTestHostBuilder
                 web.ConfigureServices(services =>
                 {
                     // The machine's TRAC_ENV and friends never leak into a test.
-                    services.AddSingleton<TracProcessEnvironment>(new NoProcessVariables());
+                    services.AddSingleton<TracProcessEnvironment>(_processVariables);
                     services.AddSingleton<TimeProvider>(_time);
+                    services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory>(meterFactory);
                     services.AddSingleton(recorder);
                     services.AddLogging(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
                     services.AddRouting();
@@ -274,11 +300,10 @@ public sealed class TracTestHostBuilder
         catch
         {
             host.Dispose();
+            metrics.Dispose();
+            meterFactory.Dispose();
             throw;
         }
-
-        // Only this host's measurements: other hosts of the same test run have their own meter factory.
-        var metrics = new TracTestMetrics(host.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
 
         Uri? address = null;
         if (_kestrel)
@@ -288,6 +313,6 @@ public sealed class TracTestHostBuilder
             address = new Uri(addresses.First());
         }
 
-        return new TracTestHost(host, _projects, _time, logs, metrics, recorder, address);
+        return new TracTestHost(host, _projects, _time, logs, meterFactory, metrics, recorder, address);
     }
 }

@@ -8,20 +8,24 @@ using Trac.Hosting.RemoteUser;
 namespace Trac.Hosting.Testing;
 
 /// <summary>
-/// A request to a <see cref="TracTestHost"/>: as a remote user through any of the three sources, from a given
-/// peer address, with server variables (<c>trac.env_path</c>, <c>PYTHON_EGG_CACHE</c>, <c>REMOTE_USER</c>). The
-/// principal, the peer and server variables need <c>TestServer</c>; with Kestrel only headers can be sent.
+/// A request to a <see cref="TracTestHost"/> or a <see cref="TracWebApplicationFactory{TEntryPoint}"/>: any method
+/// and body, as a remote user through any of the three sources, from a given peer address, with server variables
+/// (<c>trac.env_path</c>, <c>PYTHON_EGG_CACHE</c>, <c>REMOTE_USER</c>). The principal, the peer and server
+/// variables need <c>TestServer</c>; with Kestrel only the method, headers and body can be sent.
 /// </summary>
 public sealed class TracTestRequest
 {
-    private readonly TracTestHost _host;
+    private readonly ITracTestTarget _host;
     private readonly string _path;
+    private string _method = "GET";
+    private byte[]? _body;
+    private string? _contentType;
     private readonly Dictionary<string, string> _headers = new(StringComparer.OrdinalIgnoreCase);
     private readonly TracServerVariables _serverVariables = [];
     private ClaimsPrincipal? _principal;
     private IPAddress? _peer;
 
-    internal TracTestRequest(TracTestHost host, string path)
+    internal TracTestRequest(ITracTestTarget host, string path)
     {
         _host = host;
         _path = path;
@@ -86,12 +90,49 @@ public sealed class TracTestRequest
         return this;
     }
 
+    /// <summary>Sends the request with another method than <c>GET</c>.</summary>
+    /// <param name="method">The method, such as <c>POST</c>.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest WithMethod(string method)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(method);
+        _method = method.ToUpperInvariant();
+        return this;
+    }
+
+    /// <summary>Sends <paramref name="body"/> (UTF-8) as the request body; the method becomes <c>POST</c> unless set.</summary>
+    /// <param name="body">The body.</param>
+    /// <param name="contentType">Its media type; form data by default, as Trac's forms post.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest WithBody(string body, string contentType = "application/x-www-form-urlencoded")
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        _body = System.Text.Encoding.UTF8.GetBytes(body);
+        _contentType = contentType;
+        if (_method == "GET")
+        {
+            _method = "POST";
+        }
+
+        return this;
+    }
+
+    /// <summary>Sends form fields, URL-encoded, as the request body; the method becomes <c>POST</c> unless set.</summary>
+    /// <param name="fields">The fields, in order, such as <c>("__FORM_TOKEN", token), ("text", "...")</c>.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest WithForm(params (string Name, string Value)[] fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        return WithBody(string.Join('&', fields.Select(f => Uri.EscapeDataString(f.Name) + "=" + Uri.EscapeDataString(f.Value))));
+    }
+
     /// <summary>Sends the request.</summary>
     /// <returns>The response's status, headers and body.</returns>
     /// <exception cref="NotSupportedException">A principal, peer or server variable on a Kestrel host.</exception>
     public async Task<TracTestResponse> SendAsync()
     {
-        if (_host.TestServer is not { } server)
+        if (TracTestTargets.TestServerOf(_host) is not { } server)
         {
             if (_principal is not null || _peer is not null || _serverVariables.Count > 0)
             {
@@ -99,10 +140,20 @@ public sealed class TracTestRequest
             }
 
             using var client = _host.CreateClient();
-            using var request = new HttpRequestMessage(HttpMethod.Get, _path);
+            using var request = new HttpRequestMessage(new HttpMethod(_method), _path);
+            if (_body is not null)
+            {
+                request.Content = new ByteArrayContent(_body);
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", _contentType);
+            }
+
             foreach (var (name, value) in _headers)
             {
-                request.Headers.TryAddWithoutValidation(name, value);
+                if (!request.Headers.TryAddWithoutValidation(name, value))
+                {
+                    request.Content ??= new ByteArrayContent([]);
+                    request.Content.Headers.TryAddWithoutValidation(name, value);
+                }
             }
 
             using var response = await client.SendAsync(request);
@@ -114,7 +165,14 @@ public sealed class TracTestRequest
 
         var context = await server.SendAsync(c =>
         {
-            c.Request.Method = "GET";
+            c.Request.Method = _method;
+            if (_body is not null)
+            {
+                c.Request.Body = new MemoryStream(_body, writable: false);
+                c.Request.ContentLength = _body.Length;
+                c.Request.ContentType = _contentType;
+            }
+
             var query = _path.IndexOf('?', StringComparison.Ordinal);
             c.Request.Path = new PathString(query < 0 ? _path : _path[..query]);
             c.Request.QueryString = query < 0 ? QueryString.Empty : new QueryString(_path[query..]);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -8,25 +9,44 @@ namespace Trac.Hosting.Testing;
 
 /// <summary>
 /// A <see cref="WebApplicationFactory{TEntryPoint}"/> for a host app with a <c>Program</c>: the app runs as it is,
-/// with a <see cref="ManualTimeProvider"/>, captured logs and Trac.Hosting metrics, the machine's Trac process
-/// variables kept out, and, when <see cref="Projects"/> is used, the Trac options pointed at its environments
-/// (parent-directory mode) instead of the app's own.
+/// with a <see cref="ManualTimeProvider"/> (starting at the real current time), captured logs, this app's
+/// Trac.Hosting metrics, process variables only as the test sets them, request helpers and worker controls, and,
+/// when <see cref="Projects"/> is used, the Trac options pointed at its environments (parent-directory mode) instead
+/// of the app's own.
 /// </summary>
+/// <remarks>
+/// The app keeps its own dispatch: to test a pipeline against a <see cref="TracRecorder"/>, define the host inline
+/// with <see cref="TracTestHost.CreateBuilder"/>. Real Kestrel (<c>UseKestrel()</c>) needs .NET 10; on .NET 8
+/// use <see cref="TracTestHostBuilder.UseKestrel"/>.
+/// </remarks>
 /// <typeparam name="TEntryPoint">The app's entry point, usually <c>Program</c>.</typeparam>
-public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEntryPoint>
+public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEntryPoint>, ITracTestTarget
     where TEntryPoint : class
 {
+    private readonly TestMeterFactory _meterFactory = new();
+    private readonly TestProcessVariables _processVariables = new();
+    private readonly List<Action<TracOptions>> _options = [];
     private TracTestDirectory? _projects;
     private volatile bool _built;
 
-    /// <summary>Gets the app's clock; time moves only when the test advances it.</summary>
-    public ManualTimeProvider Time { get; } = new();
+    /// <summary>Creates the factory.</summary>
+    public TracWebApplicationFactory()
+    {
+        Metrics = new TracTestMetrics(_meterFactory);
+        Workers = new TracWorkerControls(this);
+    }
+
+    /// <summary>Gets the app's clock; time moves only when the test advances it. It starts at the real current time.</summary>
+    public ManualTimeProvider Time { get; } = ManualTimeProvider.StartingNow();
 
     /// <summary>Gets everything the app logged.</summary>
     public TracTestLogs Logs { get; } = new();
 
-    /// <summary>Gets the measurements of the <c>Trac.Hosting</c> meter.</summary>
-    public TracTestMetrics Metrics { get; } = new();
+    /// <summary>Gets the measurements of this app's <c>Trac.Hosting</c> meter (not those of other apps of the test run).</summary>
+    public TracTestMetrics Metrics { get; }
+
+    /// <summary>Gets controls of the app's worker pool (waiting for recycles, forcing one, reading its state, moving the clock past its limits).</summary>
+    public TracWorkerControls Workers { get; }
 
     /// <summary>
     /// Gets a temporary directory of environments. Using it (before the first request or <c>CreateClient</c>) makes
@@ -37,6 +57,53 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
         ? throw new InvalidOperationException("Use Projects before the first request or CreateClient(): the app is already built with its own environments.")
         : _projects = new TracTestDirectory());
 
+    /// <summary>
+    /// Adjusts the app's Trac options after its own configuration (shorter timeouts, another <c>MaxRequests</c>, a
+    /// trusted proxy), without a derived factory: the helpers of this one stay at hand.
+    /// </summary>
+    /// <param name="configure">The adjustment.</param>
+    /// <returns>This factory.</returns>
+    /// <exception cref="InvalidOperationException">The app is already built.</exception>
+    public TracWebApplicationFactory<TEntryPoint> ConfigureTrac(Action<TracOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        ThrowIfBuilt("Configure Trac");
+        _options.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Gives the app a process variable (<c>TRAC_ENV</c>, <c>PYTHON_EGG_CACHE</c>, ...) without touching the test
+    /// process's own; the app sees no other. Process variables are fallbacks: the app's own configuration wins.
+    /// </summary>
+    /// <param name="name">The variable.</param>
+    /// <param name="value">Its value; <see langword="null"/> for unset.</param>
+    /// <returns>This factory.</returns>
+    /// <exception cref="InvalidOperationException">The app is already built.</exception>
+    public TracWebApplicationFactory<TEntryPoint> WithProcessVariable(string name, string? value)
+    {
+        ThrowIfBuilt("Set process variables");
+        _processVariables.Set(name, value);
+        return this;
+    }
+
+    /// <summary>Starts describing a request to an environment: any method and body, as a user, from a peer, with server variables.</summary>
+    /// <param name="environment">The environment's name (the first path segment).</param>
+    /// <param name="path">The path inside the environment.</param>
+    /// <returns>The request builder.</returns>
+    public TracTestRequest Request(string environment, string path = "/") => new(this, TracTestTargets.PathOf(environment, path));
+
+    /// <summary>
+    /// Starts describing a request to any path of the app (the project index, a single environment served at the
+    /// root, a path outside <c>BasePath</c>).
+    /// </summary>
+    /// <param name="pathAndQuery">The path and query, such as <c>/</c> or <c>/wiki/WikiStart</c>.</param>
+    /// <returns>The request builder.</returns>
+    public TracTestRequest RequestPath(string pathAndQuery) => new(this, TracTestTargets.CheckPath(pathAndQuery));
+
+    /// <inheritdoc />
+    HttpClient ITracTestTarget.CreateClient() => CreateClient();
+
     /// <inheritdoc />
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -45,18 +112,33 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
-            services.AddSingleton<TracProcessEnvironment>(new NoProcessVariables());
+            services.AddSingleton<TracProcessEnvironment>(_processVariables);
+            services.AddSingleton<IMeterFactory>(_meterFactory);
             services.AddLogging(l => l.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
-            if (_projects is { } projects)
+            var projects = _projects;
+            services.PostConfigure<TracOptions>(o =>
             {
-                services.PostConfigure<TracOptions>(o =>
+                if (projects is not null)
                 {
                     o.Environment.Path = null;
                     o.Environment.Paths.Clear();
                     o.Environment.ParentDirectory = projects.Path;
-                });
-            }
+                }
+
+                foreach (var configure in _options)
+                {
+                    configure(o);
+                }
+            });
         });
+    }
+
+    private void ThrowIfBuilt(string what)
+    {
+        if (_built)
+        {
+            throw new InvalidOperationException($"{what} before the first request or CreateClient(): the app is already built.");
+        }
     }
 
     /// <inheritdoc />
@@ -66,6 +148,7 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
         if (disposing)
         {
             Metrics.Dispose();
+            _meterFactory.Dispose();
             _projects?.Dispose();
         }
     }

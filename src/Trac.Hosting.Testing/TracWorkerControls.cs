@@ -3,28 +3,44 @@ using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Testing;
 
-/// <summary>The worker pool of a <see cref="TracTestHost"/>, addressed by environment name.</summary>
+/// <summary>
+/// The worker pool of a <see cref="TracTestHost"/> or a <see cref="TracWebApplicationFactory{TEntryPoint}"/>,
+/// addressed by environment name: wait for a recycle, force one, read the pool's state, and move the host's manual
+/// clock past the pool's time limits.
+/// </summary>
 public sealed class TracWorkerControls
 {
-    private readonly TracTestHost _host;
+    private readonly ITracTestTarget _host;
 
-    internal TracWorkerControls(TracTestHost host) => _host = host;
+    internal TracWorkerControls(ITracTestTarget host) => _host = host;
 
     /// <summary>Gets a snapshot of every worker, serving or draining.</summary>
     public IReadOnlyList<TracWorkerInfo> State => Pool.Workers;
 
+    /// <summary>Gets the options the host's worker pool was built with (after <c>RecycleWorkers</c>' adjustments).</summary>
+    /// <exception cref="InvalidOperationException">The host's pipeline has no <c>RecycleWorkers()</c> stage.</exception>
+    public WorkerOptions Options => PoolAccessor.Current?.Options
+        ?? throw new InvalidOperationException("The host's Trac pipeline has no worker pool: add .RecycleWorkers() to its UseTrac(...).");
+
     private IWorkerPool Pool => _host.Services.GetRequiredService<IWorkerPool>();
 
+    private WorkerPoolAccessor PoolAccessor => _host.Services.GetRequiredService<WorkerPoolAccessor>();
+
     /// <summary>
-    /// Returns the pool key of an environment of the test directory (its full path), or <c>shared</c> for a shared
-    /// worker; any other key (a full path) is returned as it is.
+    /// Returns the pool key of an environment (its full path, as the host's catalog knows it), or <c>shared</c> for a
+    /// shared worker; any other key (a full path) is returned as it is.
     /// </summary>
     /// <param name="environment">The environment's name, <c>shared</c>, or a key.</param>
     /// <returns>The key.</returns>
-    public string KeyOf(string environment)
+    public string KeyOf(string environment) => TracTestTargets.KeyOf(_host, environment);
+
+    /// <summary>Returns the serving worker of an environment, or <see langword="null"/> if it has none (yet).</summary>
+    /// <param name="environment">The environment's name, <c>shared</c>, or a key.</param>
+    /// <returns>The worker's snapshot.</returns>
+    public TracWorkerInfo? Serving(string environment)
     {
-        ArgumentException.ThrowIfNullOrEmpty(environment);
-        return environment == "shared" || Path.IsPathRooted(environment) ? environment : Path.Combine(_host.Projects.Path, environment);
+        var key = KeyOf(environment);
+        return State.FirstOrDefault(w => w.Key == key && w.State == TracWorkerState.Serving);
     }
 
     /// <summary>
@@ -54,9 +70,42 @@ public sealed class TracWorkerControls
     public Task RecycleAsync(string environment, string reason = WorkerRecycleReasons.Manual) => Pool.RecycleAsync(KeyOf(environment), reason);
 
     /// <summary>
-    /// Moves the host's clock just past <paramref name="duration"/> (an <c>IdleTimeout</c>, a <c>MaxLifetime</c>, a
-    /// <c>DrainTimeout</c>), running every timer that falls due.
+    /// Moves the host's clock just past <paramref name="duration"/> (a <c>DrainTimeout</c>, a start timeout, a
+    /// quiet period), running every timer that falls due.
     /// </summary>
     /// <param name="duration">The duration to pass.</param>
     public void AdvancePast(TimeSpan duration) => _host.Time.Advance(duration + TimeSpan.FromTicks(1));
+
+    /// <summary>
+    /// Moves the host's clock just past the pool's <see cref="WorkerOptions.IdleTimeout"/>: a worker that has been
+    /// quiet since the last request is retired.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The pool has no idle timeout.</exception>
+    public void AdvancePastIdleTimeout()
+    {
+        var idle = Options.IdleTimeout;
+        if (idle <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("The worker pool has no IdleTimeout: set it in RecycleWorkers(o => o.IdleTimeout = ...).");
+        }
+
+        AdvancePast(idle);
+    }
+
+    /// <summary>
+    /// Moves the host's clock just past the longest lifetime a worker can draw: <see cref="WorkerOptions.MaxLifetime"/>
+    /// plus the whole <see cref="WorkerOptions.MaxLifetimeJitter"/>, so every worker started before the call is
+    /// recycled whatever its draw of jitter.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The pool has no lifetime limit.</exception>
+    public void AdvancePastMaxLifetime()
+    {
+        var options = Options;
+        if (options.MaxLifetime <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("The worker pool has no MaxLifetime: set it in RecycleWorkers(o => o.MaxLifetime = ...).");
+        }
+
+        AdvancePast(options.MaxLifetime + options.MaxLifetimeJitter);
+    }
 }

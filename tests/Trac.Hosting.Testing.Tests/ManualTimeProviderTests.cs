@@ -77,4 +77,49 @@ public sealed class ManualTimeProviderTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ManualTimeProvider().Advance(TimeSpan.FromTicks(-1)));
     }
+
+    [Fact]
+    public void StartingNow_StartsAtTheRealTimeInWholeSeconds()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var now = ManualTimeProvider.StartingNow().GetUtcNow();
+
+        Assert.InRange(now, before, DateTimeOffset.UtcNow);
+        Assert.Equal(0, now.Ticks % TimeSpan.TicksPerSecond);
+    }
+
+    [Fact]
+    public async Task AdvanceUntil_MovesTheClockUntilWorkOnAnotherThreadFinishes()
+    {
+        var time = new ManualTimeProvider();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A quiet period of 1 second on the clock, then work on the thread pool: what a reload does.
+        using var timer = time.CreateTimer(_ => ThreadPool.QueueUserWorkItem(_ => done.SetResult()), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        await time.AdvanceUntilAsync(done.Task, TimeSpan.FromMilliseconds(250));
+
+        Assert.True(done.Task.IsCompletedSuccessfully);
+        Assert.InRange(time.GetTimestamp(), TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(30).Ticks);
+    }
+
+    [Fact]
+    public async Task AdvanceUntil_GivesUpAtTheLimit()
+    {
+        var time = new ManualTimeProvider();
+        var never = new TaskCompletionSource();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => time.AdvanceUntilAsync(never.Task, TimeSpan.FromSeconds(1), limit: TimeSpan.FromSeconds(5)));
+
+        Assert.Equal(TimeSpan.FromSeconds(5).Ticks, time.GetTimestamp());
+        Assert.Contains("moved 00:00:05", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AdvanceUntil_PassesOnTheTasksFailure()
+    {
+        var time = new ManualTimeProvider();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => time.AdvanceUntilAsync(Task.FromException(new InvalidOperationException("x")), TimeSpan.FromSeconds(1)));
+        Assert.Equal(0, time.GetTimestamp());
+    }
 }

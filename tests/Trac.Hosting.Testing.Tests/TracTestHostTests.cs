@@ -237,4 +237,94 @@ public sealed class TracTestHostTests : IDisposable
 
         Assert.Contains("#2", (await next).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Recorder_HoldsAReplacementInItsWarmUpWhileTheOldWorkerServes()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        await host.Request("alpha").SendAsync();
+        var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var warm = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Recorder.WarmUp = (worker, cancellationToken) =>
+        {
+            warming.TrySetResult();
+            return warm.Task.WaitAsync(cancellationToken);
+        };
+
+        var recycle = host.Workers.RecycleAsync("alpha");
+        await warming.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var duringWarmUp = await host.Request("alpha").SendAsync();
+        warm.SetResult();
+        await recycle;
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+
+        Assert.StartsWith("alpha#1 ", duringWarmUp.Body, StringComparison.Ordinal);
+        Assert.StartsWith("alpha#2 ", (await host.Request("alpha").SendAsync()).Body, StringComparison.Ordinal);
+        Assert.Equal(2, host.Recorder.Starts);
+        Assert.Equal(
+            ["Created alpha#1", "WarmingUp alpha#1", "Created alpha#2", "WarmingUp alpha#2", "Disposed alpha#1"],
+            host.Recorder.WorkerEvents.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public async Task Recorder_RunsExtraWorkInEveryDispatch()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        host.Recorder.OnDispatch = context =>
+        {
+            context.Response.Headers["X-Seen"] = context.Request.Method;
+            return Task.CompletedTask;
+        };
+
+        var response = await host.Request("alpha").WithBody("x=1").SendAsync();
+
+        Assert.Equal("POST", response.Headers["X-Seen"]);
+    }
+
+    [Fact]
+    public async Task Kestrel_CarriesMethodAndBody()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseKestrel().StartAsync();
+        string? seen = null;
+        host.Recorder.OnDispatch = async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            seen = $"{context.Request.Method} {context.Request.ContentType} {await reader.ReadToEndAsync()}";
+        };
+
+        var response = await host.Request("alpha").WithMethod("PUT").WithBody("{\"a\":1}", "application/json").SendAsync();
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("PUT application/json {\"a\":1}", seen);
+    }
+
+    [Fact]
+    public async Task ProcessVariables_ReachTheHostAsFallbacks()
+    {
+        var alpha = Path.Combine(_projects.Path, "alpha");
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.ParentDirectory = null)
+            .WithProcessVariable("TRAC_ENV", alpha)
+            .StartAsync();
+
+        var response = await host.RequestPath("/wiki").SendAsync();
+
+        Assert.Equal("alpha#0 |/wiki user=-", response.Body);
+        Assert.Equal(alpha, host.Workers.KeyOf("alpha"));
+    }
+
+    [Fact]
+    public async Task WorkerClockHelpers_SayWhatIsMissing()
+    {
+        await using var plain = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        await using var recycling = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+
+        Assert.Contains("RecycleWorkers()", Assert.Throws<InvalidOperationException>(() => plain.Workers.Options).Message, StringComparison.Ordinal);
+        Assert.Contains("IdleTimeout", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastIdleTimeout).Message, StringComparison.Ordinal);
+        Assert.Contains("MaxLifetime", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastMaxLifetime).Message, StringComparison.Ordinal);
+    }
 }

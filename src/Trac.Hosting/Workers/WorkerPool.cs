@@ -84,6 +84,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
     public IReadOnlyList<string> OpenBreakers => _slots.Values.Where(s => s.BreakerOpen).Select(s => s.Key).ToArray();
 
+    /// <summary>Gets the options this pool was built with (for the test kit's clock helpers).</summary>
+    internal WorkerOptions Options => _options;
+
     public IReadOnlyList<TracWorkerInfo> Workers =>
         _slots.Values.Select(s => s.Current).OfType<Worker>().Concat(_retiring.Keys).Select(w => w.ToInfo())
             .OrderBy(w => w.Key, StringComparer.Ordinal).ThenBy(w => w.Generation).ToArray();
