@@ -2,8 +2,8 @@
 # Starts a Trac.Hosting app on 127.0.0.1:$APP_PORT (5000) and nginx in front of it on 127.0.0.1:$NGINX_PORT (8080),
 # with nginx.conf.template and htpasswd from this folder. Ctrl+C, or either of the two ending, stops both.
 #
-#   samples/BehindNginx/run.sh                               # the MultiProject sample (dotnet run)
-#   samples/BehindNginx/run.sh dotnet path/to/MyTracHost.dll # any other Trac.Hosting app that reads its configuration
+#   samples/BehindNginx/run.sh                         # the MultiProject sample (dotnet run)
+#   <this folder>/run.sh dotnet MyTracHost.dll         # any other Trac.Hosting app, run from the app's folder
 #
 # Linux only: nginx connects to the app from 127.0.0.2 (proxy_bind), the one address the app trusts the user from.
 set -euo pipefail
