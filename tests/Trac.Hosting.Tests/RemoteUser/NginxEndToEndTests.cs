@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +15,8 @@ namespace Trac.Hosting.Tests.RemoteUser;
 
 /// <summary>
 /// A real nginx doing <c>auth_basic</c> with an htpasswd file in front of a Kestrel host, passing
-/// <c>$remote_user</c> in the trusted header only where it authenticates. nginx connects to the app from
+/// <c>$remote_user</c> in the trusted header only where it authenticates: the configuration and htpasswd of
+/// <c>samples/BehindNginx</c>, copied next to the tests by the build. nginx connects to the app from
 /// 127.0.0.2 (<c>proxy_bind</c>, Linux loopback), the only trusted proxy, so a client that goes straight to Kestrel
 /// from 127.0.0.1 is not trusted. <c>.ci/run</c> installs nginx when it is missing.
 /// </summary>
@@ -150,42 +151,8 @@ public sealed class NginxEndToEndTests(NginxEndToEndTests.NginxFixture nginx) : 
             var nginx = new[] { "/usr/sbin/nginx", "/usr/local/sbin/nginx" }.FirstOrDefault(File.Exists)
                 ?? throw new InvalidOperationException("nginx is not installed: run .ci/run, which installs it, or 'apt-get install nginx'.");
             var dir = _projects.CreateDirectory(".nginx");
-            // An htpasswd file in the {SHA} format htpasswd -s writes, which nginx reads; a throwaway test credential.
-#pragma warning disable CA5350
-            var hash = Convert.ToBase64String(SHA1.HashData(Encoding.UTF8.GetBytes("secret")));
-#pragma warning restore CA5350
-            File.WriteAllText(Path.Combine(dir, "htpasswd"), $"CORP\\Alice:{{SHA}}{hash}\n");
             NginxPort = FreePort();
-            File.WriteAllText(Path.Combine(dir, "nginx.conf"), $$"""
-                daemon off;
-                master_process off;
-                error_log {{dir}}/error.log warn;
-                pid {{dir}}/nginx.pid;
-                events { worker_connections 64; }
-                http {
-                    access_log off;
-                    client_body_temp_path {{dir}}/body;
-                    proxy_temp_path {{dir}}/proxy;
-                    fastcgi_temp_path {{dir}}/fastcgi;
-                    uwsgi_temp_path {{dir}}/uwsgi;
-                    scgi_temp_path {{dir}}/scgi;
-                    upstream app { server 127.0.0.1:{{AppPort}}; }
-                    server {
-                        listen 127.0.0.1:{{NginxPort}};
-                        proxy_bind {{ProxyAddress}};
-                        location ~ ^/[^/]+/login {
-                            auth_basic "Trac";
-                            auth_basic_user_file {{dir}}/htpasswd;
-                            proxy_set_header X-Remote-User $remote_user;
-                            proxy_pass http://app;
-                        }
-                        location / {
-                            proxy_set_header X-Remote-User "";
-                            proxy_pass http://app;
-                        }
-                    }
-                }
-                """);
+            File.WriteAllText(Path.Combine(dir, "nginx.conf"), RenderSampleConfiguration(dir));
             var process = new Process
             {
                 StartInfo = new ProcessStartInfo(nginx, ["-p", dir, "-e", Path.Combine(dir, "error.log"), "-c", Path.Combine(dir, "nginx.conf")])
@@ -227,6 +194,18 @@ public sealed class NginxEndToEndTests(NginxEndToEndTests.NginxFixture nginx) : 
 
             process.Kill(entireProcessTree: true);
             throw new InvalidOperationException($"nginx did not answer on port {NginxPort} within 20 s: {Output()} {ReadLog(dir)}");
+        }
+
+        // The configuration samples/BehindNginx ships, rendered as its run.sh renders it, with its htpasswd (CORP\Alice, secret).
+        private string RenderSampleConfiguration(string runtime)
+        {
+            var sample = Path.Combine(AppContext.BaseDirectory, "BehindNginx");
+            return File.ReadAllText(Path.Combine(sample, "nginx.conf.template"))
+                .Replace("@RUNTIME@", runtime, StringComparison.Ordinal)
+                .Replace("@NGINX_PORT@", NginxPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("@APP_PORT@", AppPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("@PROXY_ADDRESS@", ProxyAddress, StringComparison.Ordinal)
+                .Replace("@HTPASSWD@", Path.Combine(sample, "htpasswd"), StringComparison.Ordinal);
         }
 
         private void Append(string? line)
