@@ -134,7 +134,7 @@ public sealed class TracRecorder
 public sealed record TracDispatchRecord(
     string Environment, string PathBase, string Path, string? RemoteUser, IReadOnlyList<string> PluginFolders, string? WorkerKey, long Generation)
 {
-    /// <summary>Gets the project name of the request's environment (<c>[project] name</c>), or <see langword="null"/>.</summary>
+    /// <summary>Gets the project name of the request's environment (<c>[project] name</c>, or Trac's default).</summary>
     public string? ProjectName { get; init; }
 
     /// <summary>
