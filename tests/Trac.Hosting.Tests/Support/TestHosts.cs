@@ -71,6 +71,35 @@ internal static class TestHosts
         return host;
     }
 
+    /// <summary>
+    /// Starts a TestServer host whose application pipeline the test writes whole (<c>UseTrac()</c> without arguments,
+    /// middleware after <c>UseTrac</c>: what a <see cref="TracTestHost"/> deliberately leaves out), with no process
+    /// variables.
+    /// </summary>
+    public static async Task<IHost> StartAppAsync(Action<TracOptions> options, Action<IApplicationBuilder> app)
+    {
+        var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(s => s.AddSingleton<TracProcessEnvironment>(new FakeProcessEnvironment()).AddTrac(options))
+                .Configure(app))
+            .Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return host;
+    }
+
+    public static EnvironmentCatalog Catalog(this TracTestHost host) =>
+        host.Services.GetRequiredService<TracMarkerService>().Owned<EnvironmentCatalog>().Single();
+
     public static Task<IHost> StartParentAsync(
         string parent, Action<EnvironmentOptions>? configure = null, TracTestLogs? logs = null, TimeProvider? time = null) =>
         StartAsync(
