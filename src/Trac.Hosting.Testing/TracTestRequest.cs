@@ -43,8 +43,7 @@ public sealed class TracTestRequest
         switch (source)
         {
             case RemoteUserSource.Principal:
-                _principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType));
-                break;
+                return AsUser(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType)));
             case RemoteUserSource.ServerVariable:
                 _serverVariables["REMOTE_USER"] = user;
                 break;
@@ -55,6 +54,20 @@ public sealed class TracTestRequest
                 break;
         }
 
+        return this;
+    }
+
+    /// <summary>
+    /// Sends the request as an authenticated <paramref name="principal"/>, as the host's authentication would have set
+    /// <c>HttpContext.User</c>: with roles and other claims, or of a type of its own (one whose <c>IsInRole</c> asks a
+    /// directory, as a Windows principal does).
+    /// </summary>
+    /// <param name="principal">The principal.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest AsUser(ClaimsPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        _principal = principal;
         return this;
     }
 

@@ -107,6 +107,27 @@ public sealed class TracTestHostTests : IDisposable
     }
 
     [Fact]
+    public async Task AsUser_WithAPrincipal_KeepsItsRolesThroughNormalization()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().NormalizeRemoteUser().Dispatch(recorder.Dispatch))
+            .StartAsync();
+        var principal = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.Name, @"CORP\Alice"), new(System.Security.Claims.ClaimTypes.Role, "developer")], "Negotiate"));
+        bool? developer = null;
+        host.Recorder.OnDispatch = context =>
+        {
+            developer = context.User.IsInRole("developer");
+            return Task.CompletedTask;
+        };
+
+        await host.Request("alpha").AsUser(principal).SendAsync();
+
+        Assert.Equal("Alice", host.Recorder.Dispatches.Single().RemoteUser);
+        Assert.True(developer);
+    }
+
+    [Fact]
     public async Task HeaderFromAnUntrustedPeer_IsNotTheUser()
     {
         await using var host = await TracTestHost.CreateBuilder(_projects)
