@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Environments;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
@@ -262,7 +263,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         var recorder = new TracRecorder();
         using var host = await TestHosts.StartAppAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
+            s => s.AddTrac(o => o.Environment.ParentDirectory = _projects.Path),
             app =>
             {
                 app.UseTrac(t => t.ResolveEnvironment());

@@ -72,16 +72,16 @@ internal static class TestHosts
     }
 
     /// <summary>
-    /// Starts a TestServer host whose application pipeline the test writes whole (<c>UseTrac()</c> without arguments,
-    /// middleware after <c>UseTrac</c>: what a <see cref="TracTestHost"/> deliberately leaves out), with no process
-    /// variables.
+    /// Starts a TestServer host whose services (<c>AddTrac</c> included) and application pipeline the test writes
+    /// whole: <c>UseTrac()</c> without arguments, Trac options bound from configuration, middleware after
+    /// <c>UseTrac</c>, what a <see cref="TracTestHost"/> deliberately leaves out. It sees no process variables.
     /// </summary>
-    public static async Task<IHost> StartAppAsync(Action<TracOptions> options, Action<IApplicationBuilder> app)
+    public static async Task<IHost> StartAppAsync(Action<IServiceCollection> services, Action<IApplicationBuilder> app)
     {
         var host = new HostBuilder()
             .ConfigureWebHost(web => web
                 .UseTestServer()
-                .ConfigureServices(s => s.AddSingleton<TracProcessEnvironment>(new FakeProcessEnvironment()).AddTrac(options))
+                .ConfigureServices(s => services(s.AddSingleton<TracProcessEnvironment>(new FakeProcessEnvironment())))
                 .Configure(app))
             .Build();
         try
