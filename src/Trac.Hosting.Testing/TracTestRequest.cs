@@ -98,7 +98,7 @@ public sealed class TracTestRequest
     /// <param name="name">The header.</param>
     /// <param name="values">Its value, or its values.</param>
     /// <returns>This request.</returns>
-    /// <exception cref="ArgumentException">No value.</exception>
+    /// <exception cref="ArgumentException">No value, or a <see langword="null"/> one.</exception>
     public TracTestRequest WithHeader(string name, params string[] values)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -108,7 +108,7 @@ public sealed class TracTestRequest
             throw new ArgumentException("A header needs at least one value, and no value may be null.", nameof(values));
         }
 
-        _headers[name] = values;
+        _headers[name] = [.. values];
         return this;
     }
 
