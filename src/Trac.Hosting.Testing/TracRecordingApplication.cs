@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Testing;
@@ -30,7 +31,7 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
         }
     }
 
-    private string Name => _worker.Environment?.Name ?? "shared";
+    private string Name => NameOf(_worker);
 
     /// <inheritdoc />
     public Task DispatchAsync(HttpContext context)
@@ -53,6 +54,9 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
 
         var environment = context.GetTracEnvironment()!;
         var worker = context.GetTracWorker();
+
+        // The application's own view of its worker; a delegate dispatch asks the worker serving the request.
+        var built = application?._worker ?? worker?.Services.GetService<TracWorkerContext>();
         var record = new TracDispatchRecord(
             environment.Name,
             context.Request.PathBase.Value ?? string.Empty,
@@ -60,7 +64,15 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
             context.GetRemoteUser(),
             context.GetTracPluginCache()?.PluginSet.Plugins.Select(p => p.Directory).ToArray() ?? [],
             worker?.Key,
-            worker?.Generation ?? 0);
+            worker?.Generation ?? 0)
+        {
+            ProjectName = environment.ProjectName,
+            WorkerEnvironment = built is null ? null : NameOf(built),
+            WorkerProjectName = built?.Environment?.ProjectName,
+
+            // Names only: a record that held the assemblies would keep a retired worker's plugins loaded.
+            WorkerPluginAssemblies = built?.PluginAssemblies.Select(a => a.GetName().Name ?? a.FullName ?? string.Empty).ToArray() ?? [],
+        };
         recorder.Record(record);
         if (recorder.Gate is { } gate)
         {
@@ -87,4 +99,6 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
         _disposed = true;
         _recorder.Happened(TracWorkerEventKind.Disposed, Name, _worker.Generation);
     }
+
+    private static string NameOf(TracWorkerContext worker) => worker.Environment?.Name ?? "shared";
 }

@@ -20,7 +20,7 @@ public sealed class TracTestRequest
     private string _method = "GET";
     private byte[]? _body;
     private string? _contentType;
-    private readonly Dictionary<string, string> _headers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string[]> _headers = new(StringComparer.OrdinalIgnoreCase);
     private readonly TracServerVariables _serverVariables = [];
     private ClaimsPrincipal? _principal;
     private IPAddress? _peer;
@@ -43,18 +43,31 @@ public sealed class TracTestRequest
         switch (source)
         {
             case RemoteUserSource.Principal:
-                _principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType));
-                break;
+                return AsUser(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType)));
             case RemoteUserSource.ServerVariable:
                 _serverVariables["REMOTE_USER"] = user;
                 break;
             default:
                 // The header the host is configured to trust.
                 var options = _host.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<TracOptions>)) as Microsoft.Extensions.Options.IOptions<TracOptions>;
-                _headers[options?.Value.RemoteUser.HeaderName ?? RemoteUserOptions.DefaultHeaderName] = user;
+                _headers[options?.Value.RemoteUser.HeaderName ?? RemoteUserOptions.DefaultHeaderName] = [user];
                 break;
         }
 
+        return this;
+    }
+
+    /// <summary>
+    /// Sends the request as an authenticated <paramref name="principal"/>, as the host's authentication would have set
+    /// <c>HttpContext.User</c>: with roles and other claims, or of a type of its own (one whose <c>IsInRole</c> asks a
+    /// directory, as a Windows principal does).
+    /// </summary>
+    /// <param name="principal">The principal.</param>
+    /// <returns>This request.</returns>
+    public TracTestRequest AsUser(ClaimsPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        _principal = principal;
         return this;
     }
 
@@ -78,15 +91,24 @@ public sealed class TracTestRequest
         return this;
     }
 
-    /// <summary>Adds a request header.</summary>
+    /// <summary>
+    /// Sets a request header, with one value or several: a repeated header, such as two <c>X-Remote-User</c> values
+    /// (on Kestrel, <see cref="HttpClient"/> sends them joined by commas).
+    /// </summary>
     /// <param name="name">The header.</param>
-    /// <param name="value">Its value.</param>
+    /// <param name="values">Its value, or its values.</param>
     /// <returns>This request.</returns>
-    public TracTestRequest WithHeader(string name, string value)
+    /// <exception cref="ArgumentException">No value, or a <see langword="null"/> one.</exception>
+    public TracTestRequest WithHeader(string name, params string[] values)
     {
         ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(value);
-        _headers[name] = value;
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Length == 0 || Array.Exists(values, v => v is null))
+        {
+            throw new ArgumentException("A header needs at least one value, and no value may be null.", nameof(values));
+        }
+
+        _headers[name] = [.. values];
         return this;
     }
 
@@ -147,12 +169,12 @@ public sealed class TracTestRequest
                 request.Content.Headers.TryAddWithoutValidation("Content-Type", _contentType);
             }
 
-            foreach (var (name, value) in _headers)
+            foreach (var (name, values) in _headers)
             {
-                if (!request.Headers.TryAddWithoutValidation(name, value))
+                if (!request.Headers.TryAddWithoutValidation(name, values))
                 {
                     request.Content ??= new ByteArrayContent([]);
-                    request.Content.Headers.TryAddWithoutValidation(name, value);
+                    request.Content.Headers.TryAddWithoutValidation(name, values);
                 }
             }
 
@@ -176,9 +198,9 @@ public sealed class TracTestRequest
             var query = _path.IndexOf('?', StringComparison.Ordinal);
             c.Request.Path = new PathString(query < 0 ? _path : _path[..query]);
             c.Request.QueryString = query < 0 ? QueryString.Empty : new QueryString(_path[query..]);
-            foreach (var (name, value) in _headers)
+            foreach (var (name, values) in _headers)
             {
-                c.Request.Headers[name] = value;
+                c.Request.Headers[name] = values;
             }
 
             if (_principal is not null)

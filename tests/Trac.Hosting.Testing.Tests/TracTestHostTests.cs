@@ -27,6 +27,61 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Equal("alpha#0 /alpha|/wiki/Start user=-", response.Body);
         var record = Assert.Single(host.Recorder.Dispatches);
         Assert.Equal(("alpha", "/alpha", "/wiki/Start", (string?)null), (record.Environment, record.PathBase, record.Path, record.RemoteUser));
+        Assert.Equal("Alpha", record.ProjectName);
+        Assert.Equal((null, null, 0), (record.WorkerEnvironment, record.WorkerProjectName, record.WorkerPluginAssemblies.Count));
+    }
+
+    [Fact]
+    public async Task Recorder_RecordsWhatTheWorkerWasBuiltWith()
+    {
+        var assembly = Path.Combine(AppContext.BaseDirectory, "Trac.Hosting.TestPlugin.dll");
+        _projects.CreateEnvironment("gamma", e => e.WithProject("Gamma").WithPluginAssembly("Greeter", assembly));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+
+        await host.Request("gamma").SendAsync();
+
+        var record = Assert.Single(host.Recorder.Dispatches);
+        Assert.Equal(("gamma", "Gamma", 1L), (record.WorkerEnvironment, record.WorkerProjectName, record.Generation));
+        Assert.Equal(["Trac.Hosting.TestPlugin"], record.WorkerPluginAssemblies);
+    }
+
+    [Theory]
+    [InlineData(false, "alpha", "Alpha")]
+    [InlineData(true, "shared", null)]
+    public async Task Recorder_AsADelegate_RecordsTheWorkerServingTheRequest(bool shared, string worker, string? project)
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment()
+                .RecycleWorkers(o => o.Scope = shared ? WorkerScope.Shared : WorkerScope.PerEnvironment)
+                .Dispatch(recorder.Dispatch))
+            .StartAsync();
+
+        await host.Request("alpha").SendAsync();
+
+        var record = Assert.Single(host.Recorder.Dispatches);
+        Assert.Equal(("alpha", "Alpha"), (record.Environment, record.ProjectName));
+        Assert.Equal((worker, project, 1L), (record.WorkerEnvironment, record.WorkerProjectName, record.Generation));
+        Assert.Empty(record.WorkerPluginAssemblies);
+    }
+
+    [Fact]
+    public async Task RepeatedHeader_ArrivesWithEveryValue()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        var seen = Microsoft.Extensions.Primitives.StringValues.Empty;
+        host.Recorder.OnDispatch = context =>
+        {
+            seen = context.Request.Headers["X-Many"];
+            return Task.CompletedTask;
+        };
+
+        await host.Request("alpha").WithHeader("X-Many", "one", "two").SendAsync();
+
+        Assert.Equal("one,two", seen.ToString());
+        Assert.Equal(2, seen.Count);
+        Assert.Throws<ArgumentException>(() => host.Request("alpha").WithHeader("X-None"));
     }
 
     [Theory]
@@ -49,6 +104,27 @@ public sealed class TracTestHostTests : IDisposable
 
         Assert.Equal(200, response.StatusCode);
         Assert.Equal("Alice", host.Recorder.Dispatches.Single().RemoteUser);
+    }
+
+    [Fact]
+    public async Task AsUser_WithAPrincipal_KeepsItsRolesThroughNormalization()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().NormalizeRemoteUser().Dispatch(recorder.Dispatch))
+            .StartAsync();
+        var principal = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.Name, @"CORP\Alice"), new(System.Security.Claims.ClaimTypes.Role, "developer")], "Negotiate"));
+        bool? developer = null;
+        host.Recorder.OnDispatch = context =>
+        {
+            developer = context.User.IsInRole("developer");
+            return Task.CompletedTask;
+        };
+
+        await host.Request("alpha").AsUser(principal).SendAsync();
+
+        Assert.Equal("Alice", host.Recorder.Dispatches.Single().RemoteUser);
+        Assert.True(developer);
     }
 
     [Fact]

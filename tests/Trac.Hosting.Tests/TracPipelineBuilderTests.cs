@@ -32,10 +32,10 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task UseTrac_Twice_Throws()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment(),
-            before: app => app.UseTrac(t => t.ResolveEnvironment())));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracTestHost.CreateBuilder(_projects)
+            .UseBefore(app => app.UseTrac(t => t.ResolveEnvironment()))
+            .UseTrac(t => t.ResolveEnvironment())
+            .StartAsync());
 
         Assert.Contains("UseTrac() was already called", error.Message, StringComparison.Ordinal);
     }
@@ -43,9 +43,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task StageTwice_Throws()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.ResolveEnvironment().ResolveEnvironment()));
 
         Assert.Equal("ResolveEnvironment() was already added to this Trac pipeline; each stage runs once.", error.Message);
     }
@@ -53,9 +51,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task StageAfterDispatch_Throws()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.Dispatch(TestHosts.Echo).ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.Dispatch(_ => Task.CompletedTask).ResolveEnvironment()));
 
         Assert.Contains("call ResolveEnvironment() before Dispatch()", error.Message, StringComparison.Ordinal);
     }
@@ -63,9 +59,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task UseAfterDispatch_Throws()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo).Use(next => next)));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.ResolveEnvironment().Dispatch(_ => Task.CompletedTask).Use(next => next)));
 
         Assert.Contains("call Use() before Dispatch()", error.Message, StringComparison.Ordinal);
     }
@@ -73,9 +67,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task StageMissingItsPrerequisite_ThrowsNamingIt()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.AddStage(TracStage.UsePluginCache, [TracStage.ResolveEnvironment], _ => { })));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.AddStage(TracStage.UsePluginCache, [TracStage.ResolveEnvironment], _ => { })));
 
         Assert.Equal(
             "UsePluginCache() needs ResolveEnvironment() earlier in the Trac pipeline: call .ResolveEnvironment() before .UsePluginCache().",
@@ -85,13 +77,11 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task StageOutOfOrder_ThrowsWithTheOrder()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t =>
-            {
-                t.AddStage(TracStage.NormalizeRemoteUser, [], _ => { });
-                t.ResolveEnvironment();
-            }));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t =>
+        {
+            t.AddStage(TracStage.NormalizeRemoteUser, [], _ => { });
+            t.ResolveEnvironment();
+        }));
 
         Assert.StartsWith("ResolveEnvironment() must come before NormalizeRemoteUser()", error.Message, StringComparison.Ordinal);
         Assert.Contains("ResolveEnvironment(), NormalizeRemoteUser(), UsePluginCache(), RecycleWorkers(), Dispatch()", error.Message, StringComparison.Ordinal);
@@ -101,13 +91,11 @@ public sealed class TracPipelineBuilderTests : IDisposable
     public async Task InvalidPipeline_AddsNothingToTheApplication()
     {
         var added = 0;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.Use(next =>
-            {
-                added++;
-                return next;
-            }).ResolveEnvironment().ResolveEnvironment()));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.Use(next =>
+        {
+            added++;
+            return next;
+        }).ResolveEnvironment().ResolveEnvironment()));
 
         Assert.Equal(0, added);
     }
@@ -117,11 +105,12 @@ public sealed class TracPipelineBuilderTests : IDisposable
     {
         using var other = new TracTestDirectory();
         var solo = other.CreateEnvironment("solo", e => e.WithProject("Solo"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment(e => e.Path = solo).Dispatch(TestHosts.Echo));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment(e => e.Path = solo).Dispatch(recorder.Dispatch))
+            .StartAsync();
 
-        Assert.Equal("env=solo;project=Solo;base=;path=/alpha/", (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal("solo#0 |/alpha/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("Solo", host.Recorder.Dispatches.Single().ProjectName);
         Assert.Equal(_projects.Path, host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TracOptions>>().Value.Environment.ParentDirectory);
         Assert.Null(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TracOptions>>().Value.Environment.Path);
     }
@@ -129,21 +118,17 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task UseTracWithoutArguments_ResolvesAndContinues()
     {
-        using var host = new HostBuilder()
-            .ConfigureWebHost(web => web
-                .UseTestServer()
-                .ConfigureServices(s => s
-                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
-                    .AddTrac(o => o.Environment.ParentDirectory = _projects.Path))
-                .Configure(app =>
-                {
-                    app.UseTrac();
-                    app.Run(TestHosts.Echo);
-                }))
-            .Build();
-        await host.StartAsync();
+        var recorder = new TracRecorder();
+        using var host = await TestHosts.StartAppAsync(
+            s => s.AddTrac(o => o.Environment.ParentDirectory = _projects.Path),
+            app =>
+            {
+                app.UseTrac();
+                app.Run(recorder.Dispatch);
+            });
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", (await host.GetAsync("/alpha/wiki")).Body);
+        Assert.Equal("alpha#0 /alpha|/wiki user=-", await host.GetTestClient().GetStringAsync("/alpha/wiki"));
+        Assert.Equal("Alpha", recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
@@ -151,8 +136,9 @@ public sealed class TracPipelineBuilderTests : IDisposable
     {
         Assert.Throws<ArgumentNullException>(() => TracApplicationBuilderExtensions.UseTrac(null!));
         Assert.Throws<ArgumentNullException>(() => TracApplicationBuilderExtensions.UseTrac(null!, _ => { }));
-        var error = await Assert.ThrowsAsync<ArgumentNullException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path, t => t.Dispatch(null!)));
+        var error = await Assert.ThrowsAsync<ArgumentNullException>(() => StartAsync(t => t.Dispatch(null!)));
         Assert.Equal("dispatch", error.ParamName);
     }
+
+    private Task<TracTestHost> StartAsync(Action<TracPipelineBuilder> pipeline) => TracTestHost.CreateBuilder(_projects).UseTrac(pipeline).StartAsync();
 }

@@ -69,7 +69,7 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     [Fact]
     public async Task NothingConfigured_FailsAtStartUpWithTracsMessage()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(null, t => t.ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => WithoutParent().UseTrac(t => t.ResolveEnvironment()).StartAsync());
 
         Assert.StartsWith(
             "The environment options \"TRAC_ENV\" or \"TRAC_ENV_PARENT_DIR\" or the mod_python options \"TracEnv\" or \"TracEnvParentDir\" are missing. " +
@@ -81,8 +81,11 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     [Fact]
     public async Task EmptyProcessVariables_CountAsUnset()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            null, t => t.ResolveEnvironment(), processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = "", ["TRAC_ENV_PARENT_DIR"] = "" }));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => WithoutParent()
+            .WithProcessVariable("TRAC_ENV", string.Empty)
+            .WithProcessVariable("TRAC_ENV_PARENT_DIR", string.Empty)
+            .UseTrac(t => t.ResolveEnvironment())
+            .StartAsync());
 
         Assert.Contains("TRAC_ENV", error.Message, StringComparison.Ordinal);
     }
@@ -91,22 +94,23 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     public async Task ProcessVariables_AreTheFallback()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            null, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            processVariables: new Dictionary<string, string?> { ["TRAC_ENV_PARENT_DIR"] = _projects.Path });
+        await using var host = await WithoutParent().WithProcessVariable("TRAC_ENV_PARENT_DIR", _projects.Path).StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task TracEnvProcessVariable_SelectsSingleEnvironment()
     {
         var path = _projects.CreateEnvironment("solo", e => e.WithProject("Solo"));
-        using var host = await TestHosts.StartAsync(
-            null, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = path, ["TRAC_BASE_URL"] = "https://example.org/solo" });
+        await using var host = await WithoutParent()
+            .WithProcessVariable("TRAC_ENV", path)
+            .WithProcessVariable("TRAC_BASE_URL", "https://example.org/solo")
+            .StartAsync();
 
-        Assert.Equal("env=solo;project=Solo;base=;path=/solo/wiki", (await host.GetAsync("/solo/wiki")).Body);
+        Assert.Equal("solo#0 |/solo/wiki user=-", (await host.Request("solo", "/wiki").SendAsync()).Body);
+        Assert.Equal("Solo", host.Recorder.Dispatches.Single().ProjectName);
         Assert.Equal(new Uri("https://example.org/solo"), host.Catalog().Single!.State.Environment!.BaseUrl);
     }
 
@@ -116,28 +120,28 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
         var single = _projects.CreateEnvironment("solo", e => e.WithProject("Solo"));
         using var parent = new TracTestDirectory();
         parent.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = parent.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            processVariables: new Dictionary<string, string?> { ["TRAC_ENV"] = single });
+        await using var host = await TracTestHost.CreateBuilder(parent).WithProcessVariable("TRAC_ENV", single).StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task RelativePaths_ResolveAgainstTheContentRoot()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
+        var recorder = new TracRecorder();
         using var host = new HostBuilder()
             .UseContentRoot(_projects.Path)
             .ConfigureWebHost(web => web
                 .UseTestServer()
                 .ConfigureServices(s => s.AddTrac(o => o.Environment.Path = "alpha"))
-                .Configure(app => app.UseTrac(t => t.ResolveEnvironment().Dispatch(TestHosts.Echo))))
+                .Configure(app => app.UseTrac(t => t.ResolveEnvironment().Dispatch(recorder.Dispatch))))
             .Build();
         await host.StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=;path=/", (await host.GetAsync("/")).Body);
+        Assert.Equal("alpha#0 |/ user=-", await host.GetTestClient().GetStringAsync("/"));
+        Assert.Equal("Alpha", recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
@@ -145,8 +149,7 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     {
         var path = _projects.CreateEnvironment("broken", e => e.WithVersion("Trac Environment Version 0"));
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.Path = path, t => t.ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(o => o.Environment.Path = path));
 
         Assert.Equal(
             $"The Trac environment at '{path}' cannot be opened: Unknown Trac environment type 'Trac Environment Version 0'. " +
@@ -159,8 +162,7 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     {
         var path = Path.Combine(_projects.Path, "nowhere");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.Path = path, t => t.ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(o => o.Environment.Path = path));
 
         Assert.Contains($"No Trac environment found at {path}", error.Message, StringComparison.Ordinal);
     }
@@ -170,8 +172,7 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
     {
         var path = Path.Combine(_projects.Path, "nowhere");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = path, t => t.ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(o => o.Environment.ParentDirectory = path));
 
         Assert.Equal(
             $"The environment parent directory '{path}' (Trac:Environment:ParentDirectory or TRAC_ENV_PARENT_DIR) does not exist. Create it or correct the setting.",
@@ -196,6 +197,12 @@ public sealed class TracServiceCollectionExtensionsTests : IDisposable
         Assert.Same(custom, withCustom.GetRequiredService<TimeProvider>());
         Assert.Same(TimeProvider.System, plain.GetRequiredService<TimeProvider>());
     }
+
+    /// <summary>A host without the test directory as its parent: only process variables or the test's own settings.</summary>
+    private TracTestHostBuilder WithoutParent() => TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.ParentDirectory = null);
+
+    private Task<TracTestHost> StartAsync(Action<TracOptions> options) =>
+        TracTestHost.CreateBuilder(_projects).ConfigureTrac(options).UseTrac(t => t.ResolveEnvironment()).StartAsync();
 
     private sealed class CustomTime : TimeProvider
     {

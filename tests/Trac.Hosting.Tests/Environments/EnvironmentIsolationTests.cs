@@ -2,13 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Trac.Hosting.Testing;
-using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Environments;
 
@@ -49,7 +44,7 @@ public sealed class EnvironmentIsolationTests : IDisposable
             await context.Response.WriteAsync(environment.Name);
         });
 
-        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        using var client = app.CreateClient();
         var requests = Enumerable.Range(0, 480).Select(async i =>
         {
             var name = $"p{i % EnvironmentCount:D2}";
@@ -119,24 +114,13 @@ public sealed class EnvironmentIsolationTests : IDisposable
         Assert.Equal(0, dispatched);
     }
 
-    private async Task<WebApplication> StartKestrelAsync(RequestDelegate dispatch)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment());
-        builder.Services.AddTrac(o => o.Environment.ParentDirectory = _projects.Path);
-        var app = builder.Build();
-        app.UseTrac(t => t.ResolveEnvironment().Dispatch(dispatch));
-        await app.StartAsync();
-        // After start, Urls holds the bound address with the port the OS chose.
-        return app;
-    }
+    private Task<TracTestHost> StartKestrelAsync(RequestDelegate dispatch) =>
+        TracTestHost.CreateBuilder(_projects).UseKestrel().UseTrac(t => t.ResolveEnvironment().Dispatch(dispatch)).StartAsync();
 
-    private static async Task<(int Status, string Body)> SendRawAsync(WebApplication app, string rawPath)
+    private static async Task<(int Status, string Body)> SendRawAsync(TracTestHost app, string rawPath)
     {
-        var uri = new Uri(app.Urls.First());
         using var socket = new TcpClient();
-        await socket.ConnectAsync(IPAddress.Loopback, uri.Port);
+        await socket.ConnectAsync(IPAddress.Loopback, app.BaseAddress!.Port);
         var stream = socket.GetStream();
         var request = Encoding.ASCII.GetBytes($"GET {rawPath} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         await stream.WriteAsync(request);

@@ -1,3 +1,4 @@
+using Trac.Hosting.Environments;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
 
@@ -16,62 +17,69 @@ public sealed class EnvironmentReloadTests : IDisposable
     public async Task TracIniChange_ReloadsTheEnvironmentWithoutRestart(bool polling)
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Before"));
-        using var host = await TestHosts.StartParentAsync(_projects.Path, e => e.UsePollingFileWatcher = polling);
-        Assert.Equal("env=alpha;project=Before;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+        await using var host = await StartAsync(e => e.UsePollingFileWatcher = polling);
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("Before", host.Recorder.Dispatches.Last().ProjectName);
         Assert.True(host.Catalog().TryFind("alpha", out var slot));
 
         var changed = slot.GetChangeToken();
         _projects.WriteTracIni("alpha", "[project]\nname = After\n");
         await changed.WaitAsync("the trac.ini reload");
 
-        Assert.Equal("env=alpha;project=After;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("After", host.Recorder.Dispatches.Last().ProjectName);
     }
 
     [Fact]
     public async Task SingleEnvironment_TracIniChange_Reloads()
     {
         var path = _projects.CreateEnvironment("solo", e => e.WithProject("Before"));
-        using var host = await TestHosts.StartAsync(o => o.Environment.Path = path, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
-        Assert.Contains("project=Before", (await host.GetAsync("/")).Body, StringComparison.Ordinal);
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .ConfigureTrac(o => o.Environment.Path = path)
+            .StartAsync();
+        Assert.Equal(200, (await host.RequestPath("/").SendAsync()).StatusCode);
+        Assert.Equal("Before", host.Recorder.Dispatches.Last().ProjectName);
 
         var changed = host.Catalog().Single!.GetChangeToken();
         _projects.WriteTracIni("solo", "[project]\nname = After\n");
         await changed.WaitAsync("the trac.ini reload");
 
-        Assert.Contains("project=After", (await host.GetAsync("/")).Body, StringComparison.Ordinal);
+        Assert.Equal(200, (await host.RequestPath("/").SendAsync()).StatusCode);
+        Assert.Equal("After", host.Recorder.Dispatches.Last().ProjectName);
     }
 
     [Fact]
     public async Task BadReload_KeepsServingTheLastGoodStateAndLogsWhy()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Good"));
-        var logs = new TracTestLogs();
-        using var host = await TestHosts.StartParentAsync(_projects.Path, logs: logs);
-        Assert.Contains("project=Good", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await using var host = await StartAsync();
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        Assert.Equal("Good", host.Recorder.Dispatches.Last().ProjectName);
 
-        var kept = logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
+        var kept = host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
         _projects.WriteTracIni("alpha", "this line is not INI\n");
         var entry = await kept;
 
         Assert.Contains("trac.ini", entry.Message, StringComparison.Ordinal);
-        var (status, body, _) = await host.GetAsync("/alpha/");
-        Assert.Equal(200, status);
-        Assert.Contains("project=Good", body, StringComparison.Ordinal);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        Assert.Equal("Good", host.Recorder.Dispatches.Last().ProjectName);
     }
 
     [Fact]
     public async Task BrokenEnvironment_RecoversWhenFixed()
     {
         _projects.CreateEnvironment("alpha", e => e.WithoutTracIni());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
-        Assert.Equal(500, (await host.GetAsync("/alpha/")).Status);
+        await using var host = await StartAsync();
+        Assert.Equal(500, (await host.Request("alpha").SendAsync()).StatusCode);
         Assert.True(host.Catalog().TryFind("alpha", out var slot));
 
         var changed = slot.GetChangeToken();
         _projects.WriteTracIni("alpha", "[project]\nname = Fixed\n");
         await changed.WaitAsync("the trac.ini reload");
 
-        Assert.Contains("project=Fixed", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        Assert.Equal("Fixed", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Theory]
@@ -80,8 +88,8 @@ public sealed class EnvironmentReloadTests : IDisposable
     public async Task NewEnvironmentDirectory_IsNoticed(bool polling)
     {
         _projects.CreateEnvironment("alpha");
-        using var host = await TestHosts.StartParentAsync(_projects.Path, e => e.UsePollingFileWatcher = polling);
-        Assert.Equal(404, (await host.GetAsync("/beta/")).Status);
+        await using var host = await StartAsync(e => e.UsePollingFileWatcher = polling);
+        Assert.Equal(404, (await host.Request("beta").SendAsync()).StatusCode);
 
         _projects.CreateEnvironment("beta", e => e.WithProject("Beta"));
         while (true)
@@ -96,8 +104,9 @@ public sealed class EnvironmentReloadTests : IDisposable
             await listed.WaitAsync("the new environment");
         }
 
-        Assert.Equal("env=beta;project=Beta;base=/beta;path=/", (await host.GetAsync("/beta/")).Body);
-        Assert.Contains(">Beta<", (await host.GetAsync("/")).Body, StringComparison.Ordinal);
+        Assert.Equal("beta#0 /beta|/ user=-", (await host.Request("beta").SendAsync()).Body);
+        Assert.Equal("Beta", host.Recorder.Dispatches.Single().ProjectName);
+        Assert.Contains(">Beta<", (await host.RequestPath("/").SendAsync()).Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,8 +114,8 @@ public sealed class EnvironmentReloadTests : IDisposable
     {
         var beta = _projects.CreateEnvironment("beta");
         _projects.CreateEnvironment("alpha");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
-        Assert.Equal(200, (await host.GetAsync("/beta/")).Status);
+        await using var host = await StartAsync();
+        Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
 
         Directory.Delete(beta, recursive: true);
         while (true)
@@ -120,8 +129,8 @@ public sealed class EnvironmentReloadTests : IDisposable
             await listed.WaitAsync("the removal");
         }
 
-        Assert.Equal(404, (await host.GetAsync("/beta/")).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
+        Assert.Equal(404, (await host.Request("beta").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
     }
 
     [Fact]
@@ -129,14 +138,21 @@ public sealed class EnvironmentReloadTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         _projects.CreateEnvironment("scratch");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
-        Assert.Equal(200, (await host.GetAsync("/scratch/")).Status);
+        await using var host = await StartAsync();
+        Assert.Equal(200, (await host.Request("scratch").SendAsync()).StatusCode);
 
         var listed = host.Catalog().GetListingChangeToken();
         _projects.WriteTracIgnore("scratch\n");
         await listed.WaitAsync("the .tracignore change");
 
-        Assert.Equal(404, (await host.GetAsync("/scratch/")).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
+        Assert.Equal(404, (await host.Request("scratch").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
     }
+
+    /// <summary>A host on the real clock: reloads wait for a quiet period after the file system's notice.</summary>
+    private Task<TracTestHost> StartAsync(Action<EnvironmentOptions>? configure = null) =>
+        TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment(configure).Dispatch(recorder.Dispatch))
+            .StartAsync();
 }

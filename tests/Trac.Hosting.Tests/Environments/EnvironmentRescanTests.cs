@@ -1,6 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
+using Trac.Hosting.Environments;
 using Trac.Hosting.Testing;
-using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Environments;
 
@@ -12,7 +11,6 @@ public sealed class EnvironmentRescanTests : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
     private readonly TracTestDirectory _projects = new();
-    private readonly ManualTimeProvider _time = new();
 
     public void Dispose() => _projects.Dispose();
 
@@ -20,78 +18,71 @@ public sealed class EnvironmentRescanTests : IDisposable
     public async Task ListedDirectoryCreatedAfterStartUp_IsServedAfterTheNextRescan()
     {
         var later = Path.Combine(_projects.Path, "later");
-        using var host = await StartListAsync(later);
-        Assert.Equal(404, (await host.GetAsync("/later/")).Status);
+        await using var host = await StartAsync(o => o.Paths.Add(later));
+        Assert.Equal(404, (await host.Request("later").SendAsync()).StatusCode);
 
         _projects.CreateEnvironment("later", e => e.WithProject("Later"));
-        _time.Advance(Interval - TimeSpan.FromSeconds(1));
-        Assert.Equal(404, (await host.GetAsync("/later/")).Status);
+        host.Time.Advance(Interval - TimeSpan.FromSeconds(1));
+        Assert.Equal(404, (await host.Request("later").SendAsync()).StatusCode);
 
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal("env=later;project=Later;base=/later;path=/", (await host.GetAsync("/later/")).Body);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("later#0 /later|/ user=-", (await host.Request("later").SendAsync()).Body);
+        Assert.Equal("Later", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task ListedDirectoryRemoved_Gets404AfterTheNextRescan()
     {
         var gone = _projects.CreateEnvironment("gone", e => e.WithProject("Gone"));
-        using var host = await StartListAsync(gone);
-        Assert.Equal(200, (await host.GetAsync("/gone/")).Status);
+        await using var host = await StartAsync(o => o.Paths.Add(gone));
+        Assert.Equal(200, (await host.Request("gone").SendAsync()).StatusCode);
 
         Directory.Delete(gone, recursive: true);
-        _time.Advance(Interval);
+        host.Time.Advance(Interval);
 
-        Assert.Equal(404, (await host.GetAsync("/gone/")).Status);
+        Assert.Equal(404, (await host.Request("gone").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task SelectedEnvironmentCreatedLater_IsRetriedOncePerInterval()
     {
         var path = Path.Combine(_projects.Path, "late");
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.Selector = _ => path;
-                o.Environment.RescanInterval = Interval;
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            services: s => s.AddSingleton<TimeProvider>(_time));
-        Assert.Equal(500, (await host.GetAsync("/")).Status);
+        await using var host = await StartAsync(o => o.Selector = _ => path);
+        Assert.Equal(500, (await host.RequestPath("/").SendAsync()).StatusCode);
 
         _projects.CreateEnvironment("late", e => e.WithProject("Late"));
-        Assert.Equal(500, (await host.GetAsync("/")).Status);
+        Assert.Equal(500, (await host.RequestPath("/").SendAsync()).StatusCode);
 
-        _time.Advance(Interval);
-        Assert.Equal("env=late;project=Late;base=;path=/", (await host.GetAsync("/")).Body);
+        host.Time.Advance(Interval);
+        Assert.Equal("late#0 |/ user=-", (await host.RequestPath("/").SendAsync()).Body);
+        Assert.Equal("Late", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task RescanOff_NeverRetries()
     {
         var path = Path.Combine(_projects.Path, "late");
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.Selector = _ => path;
-                o.Environment.RescanInterval = TimeSpan.Zero;
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            services: s => s.AddSingleton<TimeProvider>(_time));
-        Assert.Equal(500, (await host.GetAsync("/")).Status);
+        await using var host = await StartAsync(o =>
+        {
+            o.Selector = _ => path;
+            o.RescanInterval = TimeSpan.Zero;
+        });
+        Assert.Equal(500, (await host.RequestPath("/").SendAsync()).StatusCode);
 
         _projects.CreateEnvironment("late");
-        _time.Advance(TimeSpan.FromDays(1));
+        host.Time.Advance(TimeSpan.FromDays(1));
 
-        Assert.Equal(500, (await host.GetAsync("/")).Status);
+        Assert.Equal(500, (await host.RequestPath("/").SendAsync()).StatusCode);
     }
 
-    private Task<Microsoft.Extensions.Hosting.IHost> StartListAsync(string path) =>
-        TestHosts.StartAsync(
-            o =>
+    /// <summary>A host without the parent directory (only what <paramref name="configure"/> names), re-scanning every <see cref="Interval"/>.</summary>
+    private Task<TracTestHost> StartAsync(Action<EnvironmentOptions> configure) =>
+        TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o =>
             {
-                o.Environment.Paths.Add(path);
+                o.Environment.ParentDirectory = null;
                 o.Environment.RescanInterval = Interval;
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            services: s => s.AddSingleton<TimeProvider>(_time));
+                configure(o.Environment);
+            })
+            .StartAsync();
 }

@@ -1,7 +1,8 @@
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Environments;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
@@ -18,12 +19,13 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task SingleEnvironment_LeavesPathUntouchedAndExposesEnvironment()
     {
         var path = _projects.CreateEnvironment("solo", e => e.WithProject("Solo", "Only one"));
-        using var host = await TestHosts.StartAsync(o => o.Environment.Path = path, t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.Path = path).StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/wiki/WikiStart");
+        var response = await host.RequestPath("/wiki/WikiStart").SendAsync();
 
-        Assert.Equal(200, status);
-        Assert.Equal("env=solo;project=Solo;base=;path=/wiki/WikiStart", body);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("solo#0 |/wiki/WikiStart user=-", response.Body);
+        Assert.Equal("Solo", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Theory]
@@ -35,12 +37,13 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task ParentDirectory_MovesFirstSegmentToPathBase(string url, string pathBase, string path)
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var context = await host.SendPathAsync(url);
+        var response = await host.RequestPath(url).SendAsync();
 
-        Assert.Equal(200, context.Response.StatusCode);
-        Assert.Equal($"env=alpha;project=Alpha;base={pathBase};path={path}", await context.ReadBodyAsync());
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal($"alpha#0 {pathBase}|{path} user=-", response.Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
@@ -48,16 +51,14 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         ITracEnvironmentFeature? seen = null;
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(c =>
-            {
-                seen = c.Features.Get<ITracEnvironmentFeature>();
-                return Task.CompletedTask;
-            }),
-            before: app => app.UsePathBase("/trac"));
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseBefore(app => app.UsePathBase("/trac")).StartAsync();
+        host.Recorder.OnDispatch = c =>
+        {
+            seen = c.Features.Get<ITracEnvironmentFeature>();
+            return Task.CompletedTask;
+        };
 
-        await host.GetAsync("/trac/alpha/wiki");
+        await host.RequestPath("/trac/alpha/wiki").SendAsync();
 
         Assert.NotNull(seen);
         Assert.Equal("/trac", seen.OriginalPathBase.Value);
@@ -70,16 +71,15 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         string? after = null;
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.Use(async (context, next) =>
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseBefore(app => app.Use(async (context, next) =>
             {
                 await next(context);
                 after = $"{context.Request.PathBase}|{context.Request.Path}|{context.GetTracEnvironment()?.Name ?? "none"}";
-            }));
+            }))
+            .StartAsync();
 
-        await host.GetAsync("/alpha/wiki");
+        await host.Request("alpha", "/wiki").SendAsync();
 
         Assert.Equal("|/alpha/wiki|none", after);
     }
@@ -88,30 +88,29 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task UnknownEnvironment_Returns404WithTracBody()
     {
         _projects.CreateEnvironment("alpha");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, response) = await host.GetAsync("/nosuch/wiki");
+        var response = await host.Request("nosuch", "/wiki").SendAsync();
 
-        Assert.Equal(404, status);
-        Assert.Equal("Environment not found", body);
-        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(21, response.Content.Headers.ContentLength);
+        Assert.Equal(404, response.StatusCode);
+        Assert.Equal("Environment not found", response.Body);
+        Assert.Equal("text/plain", MediaTypeHeaderValue.Parse(response.Headers["Content-Type"]).MediaType);
+        Assert.Equal("21", response.Headers["Content-Length"]);
     }
 
     [Fact]
     public async Task UnknownEnvironment_LeavesPathForOuterMiddlewareAsItCame()
     {
         string? seen = null;
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.Use(async (context, next) =>
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseBefore(app => app.Use(async (context, next) =>
             {
                 await next(context);
                 seen = $"{context.Response.StatusCode}|{context.Request.PathBase.Value}|{context.Request.Path.Value}";
-            }));
+            }))
+            .StartAsync();
 
-        await host.GetAsync("/nosuch/wiki");
+        await host.Request("nosuch", "/wiki").SendAsync();
 
         Assert.Equal("404||/nosuch/wiki", seen);
     }
@@ -120,22 +119,24 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task EnvironmentName_IsCaseSensitive()
     {
         _projects.CreateEnvironment("alpha");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        Assert.Equal(404, (await host.GetAsync("/ALPHA/wiki")).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/wiki")).Status);
+        Assert.Equal(404, (await host.Request("ALPHA", "/wiki").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha", "/wiki").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task Utf8EnvironmentName_IsServed()
     {
         _projects.CreateEnvironment("projekt-ä", e => e.WithProject("Projekt Ä"));
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/projekt-%C3%A4/wiki");
+        // Percent-encoded on the wire, as a browser sends it.
+        using var response = await host.CreateClient().GetAsync("/projekt-%C3%A4/wiki");
 
-        Assert.Equal(200, status);
-        Assert.Equal("env=projekt-ä;project=Projekt Ä;base=/projekt-ä;path=/wiki", body);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("projekt-ä#0 /projekt-ä|/wiki user=-", await response.Content.ReadAsStringAsync());
+        Assert.Equal("Projekt Ä", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Theory]
@@ -159,12 +160,13 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         _projects.CreateEnvironment(".hidden");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var context = await host.SendPathAsync(path);
+        // The decoded Path exactly as given, as a server that does not normalize might pass it.
+        var response = await host.RequestPath(path).SendAsync();
 
-        Assert.Equal(404, context.Response.StatusCode);
-        Assert.Equal("Environment not found", await context.ReadBodyAsync());
+        Assert.Equal(404, response.StatusCode);
+        Assert.Equal("Environment not found", response.Body);
     }
 
     [Fact]
@@ -173,10 +175,10 @@ public sealed class EnvironmentResolutionTests : IDisposable
         _projects.CreateEnvironment("alpha");
         _projects.CreateEnvironment("scratch");
         _projects.WriteTracIgnore("scr*\n");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        Assert.Equal(404, (await host.GetAsync("/scratch/wiki")).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/wiki")).Status);
+        Assert.Equal(404, (await host.Request("scratch", "/wiki").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha", "/wiki").SendAsync()).StatusCode);
     }
 
     [Fact]
@@ -185,18 +187,18 @@ public sealed class EnvironmentResolutionTests : IDisposable
         // With an empty .tracignore Trac lists hidden directories, so their links must work too.
         _projects.CreateEnvironment(".hidden");
         _projects.WriteTracIgnore(string.Empty);
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        Assert.Equal(200, (await host.GetAsync("/.hidden/wiki")).Status);
+        Assert.Equal(200, (await host.Request(".hidden", "/wiki").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task FilesInParentDirectory_AreNotEnvironments()
     {
         _projects.CreateFile("notes");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        Assert.Equal(404, (await host.GetAsync("/notes")).Status);
+        Assert.Equal(404, (await host.RequestPath("/notes").SendAsync()).StatusCode);
     }
 
     [Fact]
@@ -204,53 +206,54 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("my_project");
         _projects.CreateEnvironment("Other2");
-        using var host = await TestHosts.StartParentAsync(_projects.Path, e => e.NamePattern = "[a-z_]+");
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment(e => e.NamePattern = "[a-z_]+").Dispatch(recorder.Dispatch))
+            .StartAsync();
 
-        Assert.Equal(200, (await host.GetAsync("/my_project/wiki")).Status);
-        Assert.Equal(404, (await host.GetAsync("/Other2/wiki")).Status);
-        var (_, index, _) = await host.GetAsync("/");
-        Assert.DoesNotContain("Other2", index, StringComparison.Ordinal);
+        Assert.Equal(200, (await host.Request("my_project", "/wiki").SendAsync()).StatusCode);
+        Assert.Equal(404, (await host.Request("Other2", "/wiki").SendAsync()).StatusCode);
+        var index = await host.RequestPath("/").SendAsync();
+        Assert.DoesNotContain("Other2", index.Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task MissingVersion_Returns500WithTracMessage()
     {
         var path = _projects.CreateEnvironment("broken", e => e.WithoutVersion());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, response) = await host.GetAsync("/broken/wiki");
+        var response = await host.Request("broken", "/wiki").SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.Equal($"Trac Error\n\nTracError: No Trac environment found at {path}", body);
-        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(body), response.Content.Headers.ContentLength);
+        Assert.Equal(500, response.StatusCode);
+        Assert.Equal($"Trac Error\n\nTracError: No Trac environment found at {path}", response.Body);
+        Assert.Equal("text/plain", MediaTypeHeaderValue.Parse(response.Headers["Content-Type"]).MediaType);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(response.Body).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers["Content-Length"]);
     }
 
     [Fact]
     public async Task UnknownVersion_Returns500WithTracMessage()
     {
         _projects.CreateEnvironment("future", e => e.WithVersion("Trac Environment Version 9"));
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/future/");
+        var response = await host.Request("future").SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.Equal("Trac Error\n\nTracError: Unknown Trac environment type 'Trac Environment Version 9'", body);
+        Assert.Equal(500, response.StatusCode);
+        Assert.Equal("Trac Error\n\nTracError: Unknown Trac environment type 'Trac Environment Version 9'", response.Body);
     }
 
     [Fact]
     public async Task MissingTracIni_Returns500WithTracMessageAndLogsDetail()
     {
         var path = _projects.CreateEnvironment("noini", e => e.WithoutTracIni());
-        var logs = new TracTestLogs();
-        using var host = await TestHosts.StartParentAsync(_projects.Path, logs: logs);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/noini/");
+        var response = await host.Request("noini").SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.Equal($"Trac Error\n\nTracError: The configuration file is not found at {Path.Combine(path, "conf", "trac.ini")}", body);
-        Assert.DoesNotContain(" at Trac.", body, StringComparison.Ordinal);
-        var logged = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
+        Assert.Equal(500, response.StatusCode);
+        Assert.Equal($"Trac Error\n\nTracError: The configuration file is not found at {Path.Combine(path, "conf", "trac.ini")}", response.Body);
+        Assert.DoesNotContain(" at Trac.", response.Body, StringComparison.Ordinal);
+        var logged = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
         Assert.Contains(path, logged.Message, StringComparison.Ordinal);
     }
 
@@ -258,34 +261,39 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task WithoutDispatch_RequestContinuesToTheRestOfThePipeline()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment(),
-            after: app => app.Run(TestHosts.Echo));
+        var recorder = new TracRecorder();
+        using var host = await TestHosts.StartAppAsync(
+            s => s.AddTrac(o => o.Environment.ParentDirectory = _projects.Path),
+            app =>
+            {
+                app.UseTrac(t => t.ResolveEnvironment());
+                app.Run(recorder.Dispatch);
+            });
 
-        var (status, body, _) = await host.GetAsync("/alpha/wiki");
+        using var response = await host.GetTestClient().GetAsync("/alpha/wiki");
 
-        Assert.Equal(200, status);
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", body);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("alpha#0 /alpha|/wiki user=-", await response.Content.ReadAsStringAsync());
+        Assert.Equal("Alpha", recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task Use_RunsHostMiddlewareBetweenStagesWithTheEnvironment()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment()
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment()
                 .Use(next => context =>
                 {
                     context.Response.Headers["X-Seen-Environment"] = context.GetTracEnvironment()?.Name;
                     return next(context);
                 })
-                .Dispatch(TestHosts.Echo));
+                .Dispatch(recorder.Dispatch))
+            .StartAsync();
 
-        var (_, _, response) = await host.GetAsync("/alpha/wiki");
+        var response = await host.Request("alpha", "/wiki").SendAsync();
 
-        Assert.Equal("alpha", response.Headers.GetValues("X-Seen-Environment").Single());
+        Assert.Equal("alpha", response.Headers["X-Seen-Environment"]);
     }
 
     [Fact]
@@ -293,37 +301,29 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         var other = _projects.CreateEnvironment("other", e => e.WithProject("Other"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment(e => e.Selector = _ => "/does/not/matter/because/server/variable/wins").Dispatch(TestHosts.Echo),
-            before: app => app.Use((context, next) =>
-            {
-                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["trac.env_path"] = other });
-                return next(context);
-            }));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac
+                .ResolveEnvironment(e => e.Selector = _ => "/does/not/matter/because/server/variable/wins")
+                .Dispatch(recorder.Dispatch))
+            .StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/alpha/wiki");
+        var response = await host.Request("alpha", "/wiki").WithServerVariable("trac.env_path", other).SendAsync();
 
-        Assert.Equal(200, status);
-        Assert.Equal("env=other;project=Other;base=;path=/alpha/wiki", body);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("other#0 |/alpha/wiki user=-", response.Body);
+        Assert.Equal("Other", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task EmptyEnvironmentPathServerVariable_CountsAsUnset()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.Use((context, next) =>
-            {
-                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["trac.env_path"] = string.Empty });
-                return next(context);
-            }));
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (_, body, _) = await host.GetAsync("/alpha/wiki");
+        var response = await host.Request("alpha", "/wiki").WithServerVariable("trac.env_path", string.Empty).SendAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", body);
+        Assert.Equal("alpha#0 /alpha|/wiki user=-", response.Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
@@ -331,58 +331,47 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         var a = _projects.CreateEnvironment("a", e => e.WithProject("A"));
         var b = _projects.CreateEnvironment("b", e => e.WithProject("B"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.Selector = c => c.Request.Headers["X-Project"] == "b" ? b : a,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await StartSelectingAsync(c => c.Request.Headers["X-Project"] == "b" ? b : a);
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/wiki");
-        request.Headers.Add("X-Project", "b");
-        var response = await host.GetTestClient().SendAsync(request);
+        var chosen = await host.RequestPath("/wiki").WithHeader("X-Project", "b").SendAsync();
+        var fallback = await host.RequestPath("/wiki").SendAsync();
 
-        Assert.Equal("env=b;project=B;base=;path=/wiki", await response.Content.ReadAsStringAsync());
-        Assert.Equal("env=a;project=A;base=;path=/wiki", (await host.GetAsync("/wiki")).Body);
+        Assert.Equal("b#0 |/wiki user=-", chosen.Body);
+        Assert.Equal("a#0 |/wiki user=-", fallback.Body);
+        Assert.Equal(["B", "A"], host.Recorder.Dispatches.Select(d => d.ProjectName));
     }
 
     [Fact]
     public async Task SelectorReturningNothing_FallsBackToConfiguredMode()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.Selector = _ => null;
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.Selector = _ => null).StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", (await host.GetAsync("/alpha/wiki")).Body);
+        Assert.Equal("alpha#0 /alpha|/wiki user=-", (await host.Request("alpha", "/wiki").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
     public async Task SelectorOnly_ChoosingNothing_Returns500WithTracMessage()
     {
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.Selector = _ => null,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await StartSelectingAsync(_ => null);
 
-        var (status, body, _) = await host.GetAsync("/wiki");
+        var response = await host.RequestPath("/wiki").SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.StartsWith("Trac Error\n\nTracError: The environment options \"TRAC_ENV\" or \"TRAC_ENV_PARENT_DIR\"", body, StringComparison.Ordinal);
+        Assert.Equal(500, response.StatusCode);
+        Assert.StartsWith("Trac Error\n\nTracError: The environment options \"TRAC_ENV\" or \"TRAC_ENV_PARENT_DIR\"", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task SelectedBrokenEnvironment_Returns500()
     {
         var missing = Path.Combine(_projects.Path, "missing");
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.Selector = _ => missing,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await StartSelectingAsync(_ => missing);
 
-        var (status, body, _) = await host.GetAsync("/wiki");
+        var response = await host.RequestPath("/wiki").SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.Equal($"Trac Error\n\nTracError: No Trac environment found at {missing}", body);
+        Assert.Equal(500, response.StatusCode);
+        Assert.Equal($"Trac Error\n\nTracError: No Trac environment found at {missing}", response.Body);
     }
 
     [Fact]
@@ -392,23 +381,23 @@ public sealed class EnvironmentResolutionTests : IDisposable
         var first = _projects.CreateEnvironment("shared", e => e.WithProject("First"));
         var second = other.CreateEnvironment("shared", e => e.WithProject("Second"));
         var extra = other.CreateEnvironment("extra", e => e.WithProject("Extra"));
-        var logs = new TracTestLogs();
-        using var host = await TestHosts.StartAsync(
-            o =>
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o =>
             {
+                o.Environment.ParentDirectory = null;
                 o.Environment.Paths.Add(first);
                 o.Environment.Paths.Add(second);
                 o.Environment.Paths.Add(Path.Combine(other.Path, "missing"));
                 o.Environment.Paths.Add(extra);
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            logs: logs);
+            })
+            .StartAsync();
 
-        Assert.Equal("env=shared;project=First;base=/shared;path=/wiki", (await host.GetAsync("/shared/wiki")).Body);
-        Assert.Equal("env=extra;project=Extra;base=/extra;path=/", (await host.GetAsync("/extra")).Body);
-        Assert.Equal(404, (await host.GetAsync("/missing")).Status);
-        Assert.Contains(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentConflict && e.Message.Contains(second, StringComparison.Ordinal));
-        Assert.Contains(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentPathMissing);
+        Assert.Equal("shared#0 /shared|/wiki user=-", (await host.Request("shared", "/wiki").SendAsync()).Body);
+        Assert.Equal("extra#0 /extra|/ user=-", (await host.RequestPath("/extra").SendAsync()).Body);
+        Assert.Equal(["First", "Extra"], host.Recorder.Dispatches.Select(d => d.ProjectName));
+        Assert.Equal(404, (await host.RequestPath("/missing").SendAsync()).StatusCode);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentConflict && e.Message.Contains(second, StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentPathMissing);
     }
 
     [Fact]
@@ -418,52 +407,39 @@ public sealed class EnvironmentResolutionTests : IDisposable
         var listed = other.CreateEnvironment("alpha", e => e.WithProject("Listed"));
         _projects.CreateEnvironment("alpha", e => e.WithProject("FromParent"));
         _projects.CreateEnvironment("beta", e => e.WithProject("Beta"));
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.Paths.Add(listed);
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.Paths.Add(listed)).StartAsync();
 
-        Assert.Equal("env=alpha;project=Listed;base=/alpha;path=/", (await host.GetAsync("/alpha/")).Body);
-        Assert.Equal("env=beta;project=Beta;base=/beta;path=/", (await host.GetAsync("/beta/")).Body);
+        Assert.Equal("alpha#0 /alpha|/ user=-", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal("beta#0 /beta|/ user=-", (await host.Request("beta").SendAsync()).Body);
+        Assert.Equal(["Listed", "Beta"], host.Recorder.Dispatches.Select(d => d.ProjectName));
     }
 
     [Fact]
     public async Task BasePath_IsRequiredPrefixAndMovesToPathBase()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.BasePath = "/projects/";
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo));
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.BasePath = "/projects/").StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
-        var outside = await host.GetAsync("/alpha/wiki");
-        Assert.Equal(404, outside.Status);
+        Assert.Equal("alpha#0 /projects/alpha|/wiki user=-", (await host.RequestPath("/projects/alpha/wiki").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
+        var outside = await host.Request("alpha", "/wiki").SendAsync();
+        Assert.Equal(404, outside.StatusCode);
         Assert.Equal("Environment not found", outside.Body);
-        Assert.Equal(404, (await host.GetAsync("/projectsX/alpha/wiki")).Status);
-        Assert.Contains("href=\"/projects/alpha\"", (await host.GetAsync("/projects/")).Body, StringComparison.Ordinal);
+        Assert.Equal(404, (await host.RequestPath("/projectsX/alpha/wiki").SendAsync()).StatusCode);
+        Assert.Contains("href=\"/projects/alpha\"", (await host.RequestPath("/projects/").SendAsync()).Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task BasePath_AlreadyInPathBase_IsNotRequiredAgain()
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.BasePath = "/projects";
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.UsePathBase("/projects"));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.BasePath = "/projects")
+            .UseBefore(app => app.UsePathBase("/projects"))
+            .StartAsync();
 
-        Assert.Equal("env=alpha;project=Alpha;base=/projects/alpha;path=/wiki", (await host.GetAsync("/projects/alpha/wiki")).Body);
+        Assert.Equal("alpha#0 /projects/alpha|/wiki user=-", (await host.RequestPath("/projects/alpha/wiki").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
     }
 
     [Fact]
@@ -472,19 +448,17 @@ public sealed class EnvironmentResolutionTests : IDisposable
         // Behind a proxy that strips /projects, requests arrive without it: BaseUrl must not turn them away.
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         Uri? seen = null;
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.BaseUrl = "https://example.org/projects/";
-            },
-            t => t.ResolveEnvironment().Dispatch(c =>
-            {
-                seen = c.GetTracEnvironment()!.BaseUrl;
-                return TestHosts.Echo(c);
-            }));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.BaseUrl = "https://example.org/projects/")
+            .StartAsync();
+        host.Recorder.OnDispatch = c =>
+        {
+            seen = c.GetTracEnvironment()!.BaseUrl;
+            return Task.CompletedTask;
+        };
 
-        Assert.Equal("env=alpha;project=Alpha;base=/alpha;path=/wiki", (await host.GetAsync("/alpha/wiki")).Body);
+        Assert.Equal("alpha#0 /alpha|/wiki user=-", (await host.Request("alpha", "/wiki").SendAsync()).Body);
+        Assert.Equal("Alpha", host.Recorder.Dispatches.Single().ProjectName);
         Assert.Equal(new Uri("https://example.org/projects/alpha"), seen);
     }
 
@@ -493,15 +467,14 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha").WithSetting("trac", "base_url", "https://example.org/alpha"));
         string? value = null;
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(c =>
-            {
-                value = c.GetTracEnvironment()!.Configuration["trac:base_url"];
-                return Task.CompletedTask;
-            }));
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        host.Recorder.OnDispatch = c =>
+        {
+            value = c.GetTracEnvironment()!.Configuration["trac:base_url"];
+            return Task.CompletedTask;
+        };
 
-        await host.GetAsync("/alpha/");
+        await host.Request("alpha").SendAsync();
 
         Assert.Equal("https://example.org/alpha", value);
     }
@@ -511,23 +484,32 @@ public sealed class EnvironmentResolutionTests : IDisposable
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         var seen = new List<TracEnvironment>();
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(c =>
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        host.Recorder.OnDispatch = c =>
+        {
+            lock (seen)
             {
-                lock (seen)
-                {
-                    seen.Add(c.GetTracEnvironment()!);
-                }
+                seen.Add(c.GetTracEnvironment()!);
+            }
 
-                return Task.CompletedTask;
-            }));
+            return Task.CompletedTask;
+        };
 
         for (var i = 0; i < 5; i++)
         {
-            Assert.Equal(200, (await host.GetAsync("/alpha/wiki")).Status);
+            Assert.Equal(200, (await host.Request("alpha", "/wiki").SendAsync()).StatusCode);
         }
 
         Assert.Single(seen.Distinct());
     }
+
+    /// <summary>A host whose only way to an environment is <paramref name="selector"/>: no parent directory.</summary>
+    private Task<TracTestHost> StartSelectingAsync(Func<HttpContext, string?> selector) =>
+        TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o =>
+            {
+                o.Environment.ParentDirectory = null;
+                o.Environment.Selector = selector;
+            })
+            .StartAsync();
 }

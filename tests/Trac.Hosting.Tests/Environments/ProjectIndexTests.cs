@@ -1,7 +1,7 @@
+using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Trac.Hosting.Testing;
-using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Environments;
 
@@ -18,16 +18,15 @@ public sealed class ProjectIndexTests : IDisposable
     public async Task EmptyName_ShowsAvailableProjects(string path)
     {
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha", "First project"));
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var context = await host.SendPathAsync(path);
-        var body = await context.ReadBodyAsync();
+        var response = await host.RequestPath(path).SendAsync();
 
-        Assert.Equal(200, context.Response.StatusCode);
-        Assert.Equal("text/html; charset=utf-8", context.Response.ContentType);
-        Assert.Contains("<title>Available Projects</title>", body, StringComparison.Ordinal);
-        Assert.Contains("<h1>Available Projects</h1>", body, StringComparison.Ordinal);
-        Assert.Contains("<a href=\"/alpha\" title=\"First project\">Alpha</a>", body, StringComparison.Ordinal);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("text/html; charset=utf-8", response.Headers["Content-Type"]);
+        Assert.Contains("<title>Available Projects</title>", response.Body, StringComparison.Ordinal);
+        Assert.Contains("<h1>Available Projects</h1>", response.Body, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"/alpha\" title=\"First project\">Alpha</a>", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -37,26 +36,26 @@ public sealed class ProjectIndexTests : IDisposable
         _projects.CreateEnvironment("b", e => e.WithProject("Alpha"));
         _projects.CreateEnvironment("c", e => e.WithProject("beta"));
         _projects.CreateEnvironment("d", e => e.WithoutVersion());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (_, body, response) = await host.GetAsync("/");
+        var response = await host.RequestPath("/").SendAsync();
 
-        var order = new[] { ">Alpha<", ">beta<", "d: <em>Error</em>", ">zulu<" }.Select(s => body.IndexOf(s, StringComparison.Ordinal)).ToArray();
+        var order = new[] { ">Alpha<", ">beta<", "d: <em>Error</em>", ">zulu<" }.Select(s => response.Body.IndexOf(s, StringComparison.Ordinal)).ToArray();
         Assert.All(order, i => Assert.True(i >= 0));
         Assert.Equal(order.Order(), order);
-        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(body), response.Content.Headers.ContentLength);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(response.Body).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers["Content-Length"]);
     }
 
     [Fact]
     public async Task BrokenEnvironment_IsListedWithItsError()
     {
         var path = _projects.CreateEnvironment("broken", e => e.WithoutVersion());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/");
+        var response = await host.RequestPath("/").SendAsync();
 
-        Assert.Equal(200, status);
-        Assert.Contains($"<li><small>broken: <em>Error</em> <br>(No Trac environment found at {path})</small></li>", body, StringComparison.Ordinal);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Contains($"<li><small>broken: <em>Error</em> <br>(No Trac environment found at {path})</small></li>", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -64,9 +63,9 @@ public sealed class ProjectIndexTests : IDisposable
     {
         _projects.CreateEnvironment("x&y", e => e.WithProject("<script>alert(1)</script>", "\"><img src=x onerror=alert(2)>"));
         _projects.CreateEnvironment("<b>", e => e.WithoutVersion());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (_, body, _) = await host.GetAsync("/");
+        var body = (await host.RequestPath("/").SendAsync()).Body;
 
         Assert.DoesNotContain("<script>", body, StringComparison.Ordinal);
         Assert.DoesNotContain("<img", body, StringComparison.Ordinal);
@@ -81,12 +80,9 @@ public sealed class ProjectIndexTests : IDisposable
     public async Task Index_LinksAreRelativeToPathBase()
     {
         _projects.CreateEnvironment("projekt ä", e => e.WithProject("Umlaut"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.UsePathBase("/trac"));
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseBefore(app => app.UsePathBase("/trac")).StartAsync();
 
-        var (_, body, _) = await host.GetAsync("/trac/");
+        var body = (await host.RequestPath("/trac/").SendAsync()).Body;
 
         Assert.Contains("<a href=\"/trac/projekt%20%C3%A4\"", body, StringComparison.Ordinal);
     }
@@ -98,9 +94,9 @@ public sealed class ProjectIndexTests : IDisposable
         _projects.CreateEnvironment(".hidden", e => e.WithProject("Hidden"));
         _projects.CreateEnvironment("tmp1", e => e.WithProject("Temp"));
         _projects.WriteTracIgnore("tmp?\n");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (_, body, _) = await host.GetAsync("/");
+        var body = (await host.RequestPath("/").SendAsync()).Body;
 
         Assert.Contains(">Alpha<", body, StringComparison.Ordinal);
         Assert.Contains(">Hidden<", body, StringComparison.Ordinal);
@@ -115,14 +111,14 @@ public sealed class ProjectIndexTests : IDisposable
     {
         _projects.CreateEnvironment("beta", e => e.WithProject("Beta", "<b>bold</b>"));
         var broken = _projects.CreateEnvironment("alpha", e => e.WithoutTracIni());
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
-        var (status, body, response) = await host.GetAsync("/", accept);
+        var response = await host.RequestPath("/").WithHeader("Accept", accept).SendAsync();
 
-        Assert.Equal(200, status);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("Accept", response.Headers.Vary);
-        using var json = JsonDocument.Parse(body);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("application/json", MediaTypeHeaderValue.Parse(response.Headers["Content-Type"]).MediaType);
+        Assert.Contains("Accept", response.Headers["Vary"].Split(',', StringSplitOptions.TrimEntries));
+        using var json = JsonDocument.Parse(response.Body);
         Assert.Equal("Available Projects", json.RootElement.GetProperty("title").GetString());
         var projects = json.RootElement.GetProperty("projects").EnumerateArray().ToArray();
         Assert.Equal(2, projects.Length);
@@ -133,7 +129,7 @@ public sealed class ProjectIndexTests : IDisposable
         Assert.Equal("/beta", projects[1].GetProperty("href").GetString());
         Assert.Equal("Beta", projects[1].GetProperty("projectName").GetString());
         Assert.Equal("<b>bold</b>", projects[1].GetProperty("description").GetString());
-        Assert.DoesNotContain("<b>", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>", response.Body, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -144,11 +140,16 @@ public sealed class ProjectIndexTests : IDisposable
     public async Task BrowsersAndOtherClients_GetHtml(string? accept)
     {
         _projects.CreateEnvironment("alpha");
-        using var host = await TestHosts.StartParentAsync(_projects.Path);
+        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        var request = host.RequestPath("/");
+        if (accept is not null)
+        {
+            request.WithHeader("Accept", accept);
+        }
 
-        var (_, _, response) = await host.GetAsync("/", accept);
+        var response = await request.SendAsync();
 
-        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("text/html", MediaTypeHeaderValue.Parse(response.Headers["Content-Type"]).MediaType);
     }
 
     [Fact]
@@ -157,16 +158,12 @@ public sealed class ProjectIndexTests : IDisposable
         _projects.CreateEnvironment("alpha", e => e.WithProject("<Alpha>"));
         using var templates = new TracTestDirectory();
         var template = templates.CreateFile("index.html", "<html><h2>{{title}}</h2><p>{{count}} at {{base}}</p>{{projects}}</html>");
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.IndexTemplate = template;
-            },
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            before: app => app.UsePathBase("/a&b"));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.IndexTemplate = template)
+            .UseBefore(app => app.UsePathBase("/a&b"))
+            .StartAsync();
 
-        var (_, body, _) = await host.GetAsync("/a&b/");
+        var body = (await host.RequestPath("/a&b/").SendAsync()).Body;
 
         Assert.StartsWith("<html><h2>Available Projects</h2><p>1 at /a&amp;b</p><ul>\n<li><a href=\"/a&amp;b/alpha\" title=\"\">&lt;Alpha&gt;</a></li>\n</ul>\n</html>", body, StringComparison.Ordinal);
     }
@@ -177,16 +174,13 @@ public sealed class ProjectIndexTests : IDisposable
         _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
         using var templates = new TracTestDirectory();
         var template = templates.CreateFile("index.html", "custom {{count}}");
-        using var host = await TestHosts.StartAsync(
-            null,
-            t => t.ResolveEnvironment().Dispatch(TestHosts.Echo),
-            processVariables: new Dictionary<string, string?>
-            {
-                ["TRAC_ENV_PARENT_DIR"] = _projects.Path,
-                ["TRAC_ENV_INDEX_TEMPLATE"] = template,
-            });
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.ParentDirectory = null)
+            .WithProcessVariable("TRAC_ENV_PARENT_DIR", _projects.Path)
+            .WithProcessVariable("TRAC_ENV_INDEX_TEMPLATE", template)
+            .StartAsync();
 
-        Assert.Equal("custom 1", (await host.GetAsync("/")).Body);
+        Assert.Equal("custom 1", (await host.RequestPath("/").SendAsync()).Body);
     }
 
     [Fact]
@@ -194,13 +188,10 @@ public sealed class ProjectIndexTests : IDisposable
     {
         var missing = Path.Combine(_projects.Path, "nope.html");
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.IndexTemplate = missing;
-            },
-            t => t.ResolveEnvironment()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Environment.IndexTemplate = missing)
+            .UseTrac(t => t.ResolveEnvironment())
+            .StartAsync());
 
         Assert.Contains(missing, error.Message, StringComparison.Ordinal);
         Assert.Contains("IndexTemplate", error.Message, StringComparison.Ordinal);
@@ -211,21 +202,18 @@ public sealed class ProjectIndexTests : IDisposable
     {
         using var templates = new TracTestDirectory();
         var template = templates.CreateFile("index.html", "version one");
-        var logs = new TracTestLogs();
-        using var host = await TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Environment.IndexTemplate = template;
-            },
-            t => t.ResolveEnvironment(),
-            logs: logs);
-        Assert.Equal("version one", (await host.GetAsync("/")).Body);
+        // The real clock: the reload waits for a quiet period after the file system's notice.
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .ConfigureTrac(o => o.Environment.IndexTemplate = template)
+            .UseTrac(t => t.ResolveEnvironment())
+            .StartAsync();
+        Assert.Equal("version one", (await host.RequestPath("/").SendAsync()).Body);
 
-        var reloaded = logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.IndexTemplateReloaded);
+        var reloaded = host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.IndexTemplateReloaded);
         File.WriteAllText(template, "version two");
         await reloaded;
 
-        Assert.Equal("version two", (await host.GetAsync("/")).Body);
+        Assert.Equal("version two", (await host.RequestPath("/").SendAsync()).Body);
     }
 }

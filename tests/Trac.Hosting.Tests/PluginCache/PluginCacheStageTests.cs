@@ -1,8 +1,5 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
@@ -15,6 +12,7 @@ public sealed class PluginCacheStageTests : IDisposable
 {
     private readonly TracTestDirectory _projects = new();
     private readonly TracTestDirectory _elsewhere = new();
+    private TracPluginSet? _seen;
 
     public void Dispose()
     {
@@ -22,51 +20,57 @@ public sealed class PluginCacheStageTests : IDisposable
         _elsewhere.Dispose();
     }
 
-    /// <summary>Answers with the cache directory and the plugins (name=folder-name) the dispatch saw.</summary>
-    private static readonly RequestDelegate Echo = context =>
+    /// <summary>Answers with the cache directory and the plugins (name=folder-name) the dispatch saw, and keeps the plugin set.</summary>
+    private Task Echo(HttpContext context)
     {
-        (context.Items["seen"] as Action<HttpContext>)?.Invoke(context);
         var cache = context.GetTracPluginCache()!;
+        _seen = cache.PluginSet;
         return context.Response.WriteAsync(
             $"cache={cache.CacheDirectory};plugins={string.Join(",", cache.PluginSet.Plugins.Select(p => $"{p.Name}={Path.GetFileName(p.Directory)}"))};" +
             $"errors={cache.PluginSet.Errors.Count}");
-    };
+    }
 
     [Fact]
     public async Task ParentDirectoryMode_SharesTheParentsHiddenCache()
     {
         _projects.CreateEnvironment("alpha", e => e.WithPlugin("Tracker", ("lib/Tracker.dll", "t")));
         _projects.CreateEnvironment("beta", e => e.WithPlugin("Tracker", ("lib/Tracker.dll", "t")));
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path);
+        await using var host = await Host().StartAsync();
         var cache = Path.Combine(_projects.Path, ".egg-cache");
 
-        var alpha = await host.GetAsync("/alpha/");
-        var beta = await host.GetAsync("/beta/");
+        var alpha = await host.Request("alpha").SendAsync();
+        var beta = await host.Request("beta").SendAsync();
 
         Assert.StartsWith($"cache={cache};plugins=Tracker=Tracker-", alpha.Body, StringComparison.Ordinal);
         Assert.Equal(alpha.Body, beta.Body);
         Assert.Single(Directory.EnumerateDirectories(cache));
         // Hidden by the default .tracignore: never a project.
-        Assert.DoesNotContain(".egg-cache", (await host.GetAsync("/")).Body, StringComparison.Ordinal);
-        Assert.Equal(404, (await host.GetAsync("/.egg-cache/")).Status);
+        Assert.DoesNotContain(".egg-cache", (await host.RequestPath("/").SendAsync()).Body, StringComparison.Ordinal);
+        Assert.Equal(404, (await host.Request(".egg-cache").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task SingleEnvironment_UsesItsOwnCache()
     {
         var path = _projects.CreateEnvironment("solo", e => e.WithPlugin("P", ("a.txt", "a")));
-        using var host = await StartAsync(o => o.Environment.Path = path);
+        await using var host = await Host().ConfigureTrac(o => o.Environment.Path = path).StartAsync();
 
-        Assert.StartsWith($"cache={Path.Combine(path, ".egg-cache")};plugins=P=P-", (await host.GetAsync("/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith($"cache={Path.Combine(path, ".egg-cache")};plugins=P=P-", (await host.RequestPath("/").SendAsync()).Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task EnvironmentList_UsesEachEnvironmentsOwnCache()
     {
         var a = _projects.CreateEnvironment("a");
-        using var host = await StartAsync(o => o.Environment.Paths.Add(a));
+        await using var host = await Host()
+            .ConfigureTrac(o =>
+            {
+                o.Environment.ParentDirectory = null;
+                o.Environment.Paths.Add(a);
+            })
+            .StartAsync();
 
-        Assert.StartsWith($"cache={Path.Combine(a, ".egg-cache")};plugins=;", (await host.GetAsync("/a/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith($"cache={Path.Combine(a, ".egg-cache")};plugins=;", (await host.Request("a").SendAsync()).Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,10 +78,9 @@ public sealed class PluginCacheStageTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         var variable = Path.Combine(_elsewhere.Path, "from-variable");
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path,
-            variables: new Dictionary<string, string?> { ["PYTHON_EGG_CACHE"] = variable });
+        await using var host = await Host().WithProcessVariable("PYTHON_EGG_CACHE", variable).StartAsync();
 
-        Assert.StartsWith($"cache={variable};", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith($"cache={variable};", (await host.Request("alpha").SendAsync()).Body, StringComparison.Ordinal);
         Assert.True(Directory.Exists(variable));
     }
 
@@ -86,14 +89,12 @@ public sealed class PluginCacheStageTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         var configured = Path.Combine(_elsewhere.Path, "configured");
-        using var host = await StartAsync(o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.PluginCache.Directory = configured;
-            },
-            variables: new Dictionary<string, string?> { ["PYTHON_EGG_CACHE"] = Path.Combine(_elsewhere.Path, "from-variable") });
+        await using var host = await Host()
+            .ConfigureTrac(o => o.PluginCache.Directory = configured)
+            .WithProcessVariable("PYTHON_EGG_CACHE", Path.Combine(_elsewhere.Path, "from-variable"))
+            .StartAsync();
 
-        Assert.StartsWith($"cache={configured};", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith($"cache={configured};", (await host.Request("alpha").SendAsync()).Body, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_elsewhere.Path, "from-variable")));
     }
 
@@ -103,22 +104,10 @@ public sealed class PluginCacheStageTests : IDisposable
         _projects.CreateEnvironment("alpha");
         var configured = Path.Combine(_elsewhere.Path, "configured");
         var perRequest = Path.Combine(_elsewhere.Path, "per-request");
-        string? value = null;
-        using var host = await StartAsync(o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.PluginCache.Directory = configured;
-            },
-            before: app => app.Use((context, next) =>
-            {
-                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = value });
-                return next(context);
-            }));
+        await using var host = await Host().ConfigureTrac(o => o.PluginCache.Directory = configured).StartAsync();
 
-        value = perRequest;
-        var withVariable = await host.GetAsync("/alpha/");
-        value = string.Empty;
-        var withEmpty = await host.GetAsync("/alpha/");
+        var withVariable = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", perRequest).SendAsync();
+        var withEmpty = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", string.Empty).SendAsync();
 
         Assert.StartsWith($"cache={perRequest};", withVariable.Body, StringComparison.Ordinal);
         Assert.StartsWith($"cache={configured};", withEmpty.Body, StringComparison.Ordinal);
@@ -130,28 +119,26 @@ public sealed class PluginCacheStageTests : IDisposable
     public async Task EmptyOrBlankDirectoryAndVariable_CountAsUnset(string option, string variable)
     {
         _projects.CreateEnvironment("alpha");
-        using var host = await StartAsync(o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.PluginCache.Directory = option;
-            },
-            variables: new Dictionary<string, string?> { ["PYTHON_EGG_CACHE"] = variable });
+        await using var host = await Host()
+            .ConfigureTrac(o => o.PluginCache.Directory = option)
+            .WithProcessVariable("PYTHON_EGG_CACHE", variable)
+            .StartAsync();
 
-        Assert.StartsWith($"cache={Path.Combine(_projects.Path, ".egg-cache")};", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith($"cache={Path.Combine(_projects.Path, ".egg-cache")};", (await host.Request("alpha").SendAsync()).Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task DeletedCacheDirectory_IsMadeAgainOnTheNextChange()
     {
         _projects.CreateEnvironment("alpha", e => e.WithPlugin("One", ("a.txt", "1")));
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path);
-        Assert.Contains("plugins=One=", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await using var host = await Host().StartAsync();
+        Assert.Contains("plugins=One=", (await host.Request("alpha").SendAsync()).Body, StringComparison.Ordinal);
         var cache = Path.Combine(_projects.Path, ".egg-cache");
 
         Directory.Delete(cache, recursive: true);
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2")));
 
-        var body = (await host.GetAsync("/alpha/")).Body;
+        var body = (await host.Request("alpha").SendAsync()).Body;
         Assert.Contains("plugins=One=One-", body, StringComparison.Ordinal);
         Assert.Contains(",Two=Two-", body, StringComparison.Ordinal);
         Assert.Contains("errors=0", body, StringComparison.Ordinal);
@@ -165,11 +152,7 @@ public sealed class PluginCacheStageTests : IDisposable
         var shared = _elsewhere.CreateDirectory("shared");
         File.SetUnixFileMode(shared, (UnixFileMode)Convert.ToInt32("777", 8));
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(o =>
-        {
-            o.Environment.ParentDirectory = _projects.Path;
-            o.PluginCache.Directory = shared;
-        }));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Host().ConfigureTrac(o => o.PluginCache.Directory = shared).StartAsync());
 
         Assert.Contains($"'{shared}' is writable by group or others", error.Message, StringComparison.Ordinal);
     }
@@ -179,19 +162,13 @@ public sealed class PluginCacheStageTests : IDisposable
     {
         _projects.CreateEnvironment("alpha");
         var file = _elsewhere.CreateFile("a-file", "x");
-        var logs = new TracTestLogs();
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path, logs: logs,
-            before: app => app.Use((context, next) =>
-            {
-                context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = Path.Combine(file, "cache") });
-                return next(context);
-            }));
+        await using var host = await Host().StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/alpha/");
+        var response = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", Path.Combine(file, "cache")).SendAsync();
 
-        Assert.Equal(500, status);
-        Assert.StartsWith($"Trac Error\n\nTracError: The plugin cache directory '{Path.Combine(file, "cache")}' cannot be used:", body, StringComparison.Ordinal);
-        Assert.Contains(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginCacheUnavailable);
+        Assert.Equal(500, response.StatusCode);
+        Assert.StartsWith($"Trac Error\n\nTracError: The plugin cache directory '{Path.Combine(file, "cache")}' cannot be used:", response.Body, StringComparison.Ordinal);
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginCacheUnavailable);
     }
 
     [Fact]
@@ -200,15 +177,13 @@ public sealed class PluginCacheStageTests : IDisposable
         _projects.CreateEnvironment("alpha", e => e
             .WithPlugin("Good", ("a.txt", "a"))
             .WithPlugin("Evil", ("../../escape.txt", "x")));
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path);
-        TracPluginSet? set = null;
+        await using var host = await Host().StartAsync();
 
-        var (status, body, _) = await host.GetAsync("/alpha/");
-        await SendAsync(host, "/alpha/", c => set = c.GetTracPluginCache()!.PluginSet);
+        var response = await host.Request("alpha").SendAsync();
 
-        Assert.Equal(200, status);
-        Assert.Contains("plugins=Good=Good-", body, StringComparison.Ordinal);
-        var error = Assert.Single(set!.Errors);
+        Assert.Equal(200, response.StatusCode);
+        Assert.Contains("plugins=Good=Good-", response.Body, StringComparison.Ordinal);
+        var error = Assert.Single(_seen!.Errors);
         Assert.EndsWith("Evil.zip", error.SourceArchive, StringComparison.Ordinal);
         Assert.Contains("'../../escape.txt'", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_projects.Path, "escape.txt")));
@@ -218,33 +193,29 @@ public sealed class PluginCacheStageTests : IDisposable
     public async Task PluginChanges_AreNoticedWithoutRestart()
     {
         _projects.CreateEnvironment("alpha", e => e.WithPlugin("One", ("a.txt", "1")));
-        using var host = await StartAsync(o => o.Environment.ParentDirectory = _projects.Path);
-        TracPluginSet? first = null;
-        await SendAsync(host, "/alpha/", c => first = c.GetTracPluginCache()!.PluginSet);
-        Assert.Equal(["One"], first!.Plugins.Select(p => p.Name));
+        await using var host = await Host().StartAsync();
+        var first = await SeenAsync(host);
+        Assert.Equal(["One"], first.Plugins.Select(p => p.Name));
 
         // Added.
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2")));
-        TracPluginSet? second = null;
-        await SendAsync(host, "/alpha/", c => second = c.GetTracPluginCache()!.PluginSet);
+        var second = await SeenAsync(host);
         Assert.True(first.ChangeToken.HasChanged);
-        Assert.Equal(["One", "Two"], second!.Plugins.Select(p => p.Name));
+        Assert.Equal(["One", "Two"], second.Plugins.Select(p => p.Name));
 
         // Replaced.
         var oldTwo = second.Plugins[1].ContentHash;
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2, better")));
-        TracPluginSet? third = null;
-        await SendAsync(host, "/alpha/", c => third = c.GetTracPluginCache()!.PluginSet);
+        var third = await SeenAsync(host);
         Assert.True(second.ChangeToken.HasChanged);
-        Assert.NotEqual(oldTwo, third!.Plugins[1].ContentHash);
+        Assert.NotEqual(oldTwo, third.Plugins[1].ContentHash);
         Assert.Equal("2, better", File.ReadAllText(Path.Combine(third.Plugins[1].Directory, "b.txt")));
 
         // Removed.
         await ChangeAsync(host, () => File.Delete(Path.Combine(_projects.Path, "alpha", "plugins", "One.zip")));
-        TracPluginSet? fourth = null;
-        await SendAsync(host, "/alpha/", c => fourth = c.GetTracPluginCache()!.PluginSet);
+        var fourth = await SeenAsync(host);
         Assert.True(third.ChangeToken.HasChanged);
-        Assert.Equal(["Two"], fourth!.Plugins.Select(p => p.Name));
+        Assert.Equal(["Two"], fourth.Plugins.Select(p => p.Name));
         Assert.False(fourth.ChangeToken.HasChanged);
     }
 
@@ -256,23 +227,19 @@ public sealed class PluginCacheStageTests : IDisposable
         var cache = Path.Combine(_projects.Path, ".egg-cache");
         using var release = new SemaphoreSlim(0);
         using var holding = new SemaphoreSlim(0);
-        using var host = await StartAsync(o =>
-        {
-            o.Environment.ParentDirectory = _projects.Path;
-            o.PluginCache.CleanupStale = true;
-        }, dispatch: async context =>
-        {
-            if (context.Request.Query.ContainsKey("hold"))
+        await using var host = await Host(async context =>
             {
-                holding.Release();
-                await release.WaitAsync();
-            }
+                if (context.Request.Query.ContainsKey("hold"))
+                {
+                    holding.Release();
+                    await release.WaitAsync();
+                }
 
-            await Echo(context);
-        });
-        TracPluginSet? v1 = null;
-        await SendAsync(host, "/alpha/", c => v1 = c.GetTracPluginCache()!.PluginSet);
-        var v1Folder = v1!.Plugins[0].Directory;
+                await Echo(context);
+            })
+            .ConfigureTrac(o => o.PluginCache.CleanupStale = true)
+            .StartAsync();
+        var v1Folder = (await SeenAsync(host)).Plugins[0].Directory;
         // beta's plugin was never requested here: its archive still references its folder once extracted elsewhere.
         var qFolder = (await new PluginExtractor(new(100, 1 << 20, 100), null, TimeProvider.System, TimeSpan.FromSeconds(5),
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).EnsureAsync(Path.Combine(_projects.Path, "beta", "plugins", "Q.zip"), cache, default)).Plugin.Directory;
@@ -280,14 +247,14 @@ public sealed class PluginCacheStageTests : IDisposable
         File.WriteAllText(Path.Combine(orphan, PluginExtractor.MarkerName), "sha256=0\n");
 
         // A request holds v1 while P changes: v1's folder must survive the clean-up.
-        var held = host.GetAsync("/alpha/?hold=1");
+        var held = host.Request("alpha", "/?hold=1").SendAsync();
         await holding.WaitAsync();
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "P", ("a.txt", "v2")));
         Assert.True(Directory.Exists(v1Folder));
         Assert.False(Directory.Exists(orphan));
         Assert.True(Directory.Exists(qFolder));
         release.Release();
-        Assert.Equal(200, (await held).Status);
+        Assert.Equal(200, (await held).StatusCode);
 
         // Once nothing uses v1, the next clean-up removes it.
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Extra", ("e.txt", "e")));
@@ -298,8 +265,7 @@ public sealed class PluginCacheStageTests : IDisposable
     [Fact]
     public async Task UsePluginCacheWithoutResolveEnvironment_IsRefusedClearly()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path, t => t.UsePluginCache()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracTestHost.CreateBuilder(_projects).UseTrac(t => t.UsePluginCache()).StartAsync());
 
         Assert.Equal(
             "UsePluginCache() needs ResolveEnvironment() earlier in the Trac pipeline: call .ResolveEnvironment() before .UsePluginCache().",
@@ -309,26 +275,30 @@ public sealed class PluginCacheStageTests : IDisposable
     [Fact]
     public async Task InvalidLimits_FailAtStartUpNamingTheKey()
     {
-        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => StartAsync(o =>
-        {
-            o.Environment.ParentDirectory = _projects.Path;
-            o.PluginCache.MaxEntries = 0;
-        }));
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => Host().ConfigureTrac(o => o.PluginCache.MaxEntries = 0).StartAsync());
 
         Assert.Contains("Trac:PluginCache:MaxEntries 0 must be at least 1", error.Message, StringComparison.Ordinal);
     }
 
-    private static Task<IHost> StartAsync(
-        Action<TracOptions> options, IDictionary<string, string?>? variables = null, Action<IApplicationBuilder>? before = null,
-        TracTestLogs? logs = null, RequestDelegate? dispatch = null) =>
-        TestHosts.StartAsync(options, t => t.ResolveEnvironment().UsePluginCache().Dispatch(dispatch ?? Echo),
-            processVariables: variables, before: before, logs: logs);
+    /// <summary>
+    /// A host on the real clock (plugin changes are read again after a quiet period) whose pipeline ends with
+    /// <paramref name="dispatch"/>, <see cref="Echo"/> by default.
+    /// </summary>
+    private TracTestHostBuilder Host(RequestDelegate? dispatch = null) =>
+        TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(dispatch ?? Echo));
 
-    private static Task<HttpContext> SendAsync(IHost host, string path, Action<HttpContext> seen) =>
-        host.SendPathAsync(path, c => c.Items["seen"] = seen);
+    /// <summary>Sends a request to alpha and returns the plugin set its dispatch saw.</summary>
+    private async Task<TracPluginSet> SeenAsync(TracTestHost host)
+    {
+        _seen = null;
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        return _seen!;
+    }
 
     /// <summary>Makes a change and waits until the environment's plugins have been read again.</summary>
-    private async Task ChangeAsync(IHost host, Action change)
+    private async Task ChangeAsync(TracTestHost host, Action change)
     {
         var provider = host.Services.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.PluginCache.PluginSetProvider>().Single();
         Assert.True(provider.TryGetState(Path.Combine(_projects.Path, "alpha"), Path.Combine(_projects.Path, ".egg-cache"), out var state));

@@ -26,25 +26,23 @@ public sealed class RemoteUserLoginTests : IDisposable
     [Fact]
     public async Task LoginWithoutUser_IsChallengedThroughTheDefaultScheme()
     {
-        using var host = await StartAsync(withAuthentication: true);
+        await using var host = await StartAsync(withAuthentication: true);
 
-        var response = await host.GetTestClient().GetAsync("/alpha/login");
+        var response = await host.Request("alpha", "/login").SendAsync();
 
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal(TestAuthenticationHandler.SchemeName, response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(401, response.StatusCode);
+        Assert.Equal(TestAuthenticationHandler.SchemeName, response.Headers["WWW-Authenticate"]);
     }
 
     [Fact]
     public async Task LoginWithUser_ReachesTheDispatchAsTheNormalizedUser()
     {
-        using var host = await StartAsync(withAuthentication: true);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/alpha/login");
-        request.Headers.Add("X-Test-User", @"CORP\Alice");
+        await using var host = await StartAsync(withAuthentication: true);
 
-        var response = await host.GetTestClient().SendAsync(request);
+        var response = await host.Request("alpha", "/login").WithHeader("X-Test-User", @"CORP\Alice").SendAsync();
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Alice at /login", await response.Content.ReadAsStringAsync());
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("alpha#0 /alpha|/login user=Alice", response.Body);
     }
 
     [Theory]
@@ -54,37 +52,38 @@ public sealed class RemoteUserLoginTests : IDisposable
     [InlineData("/login")]
     public async Task OtherPaths_AreNotChallenged(string path)
     {
-        using var host = await StartAsync(withAuthentication: true);
+        await using var host = await StartAsync(withAuthentication: true);
 
-        var response = await host.GetTestClient().GetAsync(path);
+        var response = await host.RequestPath(path).SendAsync();
 
         // /login alone is outside every environment: the environment stage answers 404 before anyone challenges.
-        Assert.Equal(path == "/login" ? HttpStatusCode.NotFound : HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(path == "/login" ? 404 : 200, response.StatusCode);
     }
 
     [Fact]
     public async Task LoginSubPath_IsChallenged()
     {
-        using var host = await StartAsync(withAuthentication: true);
+        await using var host = await StartAsync(withAuthentication: true);
 
-        Assert.Equal(HttpStatusCode.Unauthorized, (await host.GetTestClient().GetAsync("/alpha/login/")).StatusCode);
+        Assert.Equal(401, (await host.Request("alpha", "/login/").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task LoginWithoutAnyAuthentication_Gets500WithTracsMessageAndAnErrorLog()
     {
-        var logs = new TracTestLogs();
-        using var host = await StartAsync(withAuthentication: false, logs: logs);
+        await using var host = await StartAsync(withAuthentication: false);
+        using var client = host.CreateClient();
 
-        var response = await host.GetTestClient().GetAsync("/alpha/login/%0D%0Aforged");
-        var again = await host.GetTestClient().GetAsync("/alpha/login");
+        // Percent-encoded on the wire: the path the stage logs holds the decoded CR LF.
+        using var response = await client.GetAsync("/alpha/login/%0D%0Aforged");
+        var again = await host.Request("alpha", "/login").SendAsync();
 
-        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Equal(HttpStatusCode.InternalServerError, again.StatusCode);
+        Assert.Equal(500, (int)response.StatusCode);
+        Assert.Equal(500, again.StatusCode);
         Assert.Equal(
             "Trac Error\n\nTracError: Authentication information not available. Please refer to the installation documentation.",
             await response.Content.ReadAsStringAsync());
-        var entry = Assert.Single(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.LoginWithoutAuthentication);
+        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.LoginWithoutAuthentication);
         Assert.Equal(LogLevel.Error, entry.Level);
         Assert.Contains("AddAuthentication", entry.Message, StringComparison.Ordinal);
         Assert.Contains("/login/\\u000D\\u000Aforged", entry.Message, StringComparison.Ordinal);
@@ -93,12 +92,12 @@ public sealed class RemoteUserLoginTests : IDisposable
     [Fact]
     public async Task CustomLoginPaths_AndTurningTheChallengeOff()
     {
-        using var custom = await StartAsync(withAuthentication: true, configure: o => o.LoginPaths.Add("/signin"));
-        using var off = await StartAsync(withAuthentication: true, configure: o => o.ChallengeLoginPaths = false);
+        await using var custom = await StartAsync(withAuthentication: true, configure: o => o.LoginPaths.Add("/signin"));
+        await using var off = await StartAsync(withAuthentication: true, configure: o => o.ChallengeLoginPaths = false);
 
-        Assert.Equal(HttpStatusCode.Unauthorized, (await custom.GetTestClient().GetAsync("/alpha/signin")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await custom.GetTestClient().GetAsync("/alpha/login")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await off.GetTestClient().GetAsync("/alpha/login")).StatusCode);
+        Assert.Equal(401, (await custom.Request("alpha", "/signin").SendAsync()).StatusCode);
+        Assert.Equal(200, (await custom.Request("alpha", "/login").SendAsync()).StatusCode);
+        Assert.Equal(200, (await off.Request("alpha", "/login").SendAsync()).StatusCode);
     }
 
     [Fact]
@@ -135,15 +134,19 @@ public sealed class RemoteUserLoginTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 
-    private Task<IHost> StartAsync(bool withAuthentication, Action<RemoteUserOptions>? configure = null, TracTestLogs? logs = null) =>
-        TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().NormalizeRemoteUser(configure).Dispatch(c =>
-                c.Response.WriteAsync($"{c.GetRemoteUser() ?? "-"} at {c.Request.Path.Value}")),
-            services: withAuthentication
-                ? s => s.AddAuthentication(TestAuthenticationHandler.SchemeName)
-                    .AddScheme<AuthenticationSchemeOptions, TestAuthenticationHandler>(TestAuthenticationHandler.SchemeName, null)
-                : null,
-            logs: logs,
-            before: withAuthentication ? app => app.UseAuthentication() : null);
+    /// <summary>A host normalizing the remote user before the recorder, with the test scheme in front when asked.</summary>
+    private Task<TracTestHost> StartAsync(bool withAuthentication, Action<RemoteUserOptions>? configure = null)
+    {
+        var builder = TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().NormalizeRemoteUser(configure).Dispatch(recorder.Dispatch));
+        if (withAuthentication)
+        {
+            builder
+                .ConfigureServices(s => s.AddAuthentication(TestAuthenticationHandler.SchemeName)
+                    .AddScheme<AuthenticationSchemeOptions, TestAuthenticationHandler>(TestAuthenticationHandler.SchemeName, null))
+                .UseBefore(app => app.UseAuthentication());
+        }
+
+        return builder.StartAsync();
+    }
 }

@@ -1,8 +1,6 @@
-using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
@@ -18,38 +16,36 @@ namespace Trac.Hosting.Tests.RemoteUser;
 /// <summary>Each source, the proxy trust rules, header removal and the user the dispatch sees, through TestServer.</summary>
 public sealed class RemoteUserMiddlewareTests : IDisposable
 {
-    private static readonly IPAddress Loopback = IPAddress.Loopback;
-    private static readonly IPAddress Stranger = IPAddress.Parse("203.0.113.9");
+    private const string Loopback = "127.0.0.1";
+    private const string Stranger = "203.0.113.9";
     private readonly TracTestDirectory _projects = new();
+    private Action<HttpContext>? _onDispatch;
 
     public RemoteUserMiddlewareTests() => _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
 
     public void Dispose() => _projects.Dispose();
 
     /// <summary>Answers with what the dispatch saw: the feature, User, and the user header.</summary>
-    private static readonly RequestDelegate Echo = context =>
+    private Task Echo(HttpContext context)
     {
-        (context.Items["onDispatch"] as Action<HttpContext>)?.Invoke(context);
+        _onDispatch?.Invoke(context);
         var feature = context.Features.Get<ITracRemoteUserFeature>();
         var identity = context.User.Identity;
         return context.Response.WriteAsync(
             $"user={context.GetRemoteUser() ?? "-"};original={feature?.OriginalValue ?? "-"};source={feature?.Source?.ToString() ?? "-"};" +
             $"identity={(identity?.IsAuthenticated == true ? identity.Name : "-")};auth={identity?.AuthenticationType ?? "-"};" +
             $"header={context.Request.Headers["X-Remote-User"]};underscore={context.Request.Headers["X_Remote_User"]}");
-    };
+    }
 
     [Fact]
     public async Task Principal_IsNormalizedAndUserAgrees()
     {
-        using var host = await StartAsync(before: app => app.Use((context, next) =>
-        {
-            context.User = new ClaimsPrincipal(new ClaimsIdentity(
-                [new Claim(ClaimTypes.Name, @"CORP\Alice"), new Claim(ClaimTypes.Role, "dev")], "Negotiate"));
-            return next(context);
-        }));
+        await using var host = await Host().StartAsync();
         ClaimsPrincipal? seen = null;
+        _onDispatch = c => seen = c.User;
 
-        var body = await SendAsync(host, "/alpha/wiki", configure: null, onDispatch: c => seen = c.User);
+        var body = await BodyAsync(host.Request("alpha", "/wiki").AsUser(new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, @"CORP\Alice"), new Claim(ClaimTypes.Role, "dev")], "Negotiate"))));
 
         Assert.Equal("user=Alice;original=CORP\\Alice;source=Principal;identity=Alice;auth=Negotiate;header=;underscore=", body);
         Assert.True(seen!.IsInRole("dev"));
@@ -58,9 +54,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task ServerVariable_IsUsedWithItsAuthenticationType()
     {
-        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", @"CORP\bob"), ("AUTH_TYPE", "Negotiate")));
+        await using var host = await Host().StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki");
+        var body = await BodyAsync(host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", @"CORP\bob").WithServerVariable("AUTH_TYPE", "Negotiate"));
 
         Assert.Equal("user=bob;original=CORP\\bob;source=ServerVariable;identity=bob;auth=Negotiate;header=;underscore=", body);
     }
@@ -68,9 +64,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task EmptyServerVariable_IsAnonymous_TheSeedsIisFix()
     {
-        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", string.Empty)));
+        await using var host = await Host().StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki");
+        var body = await BodyAsync(host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", string.Empty));
 
         Assert.Equal("user=-;original=;source=ServerVariable;identity=-;auth=-;header=;underscore=", body);
     }
@@ -78,13 +74,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task AnonymousLogonPrincipal_BecomesAnonymousForUserToo()
     {
-        using var host = await StartAsync(before: app => app.Use((context, next) =>
-        {
-            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, @"NT AUTHORITY\ANONYMOUS LOGON")], "Negotiate"));
-            return next(context);
-        }));
+        await using var host = await Host().StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki");
+        var body = await BodyAsync(host.Request("alpha", "/wiki").AsUser(@"NT AUTHORITY\ANONYMOUS LOGON", authenticationType: "Negotiate"));
 
         Assert.StartsWith("user=-;original=NT AUTHORITY\\ANONYMOUS LOGON;source=Principal;identity=-;", body, StringComparison.Ordinal);
     }
@@ -93,13 +85,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task HeaderFromUntrustedPeer_IsIgnoredAndRemoved()
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Stranger;
-            c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Stranger).WithHeader("X-Remote-User", "admin"));
 
         Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
     }
@@ -107,13 +95,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task HeaderWithNoProxyConfigured_IsNeverTrusted()
     {
-        using var host = await StartAsync();
+        await using var host = await Host().StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X-Remote-User", "admin"));
 
         Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
         Assert.EndsWith("header=;underscore=", body, StringComparison.Ordinal);
@@ -125,13 +109,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("::ffff:127.0.0.1")]
     public async Task HeaderFromTrustedLoopback_IsTheUser(string peer)
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = IPAddress.Parse(peer);
-            c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(peer).WithHeader("X-Remote-User", "admin"));
 
         Assert.Equal("user=admin;original=admin;source=Header;identity=admin;auth=TrustedProxyHeader;header=admin;underscore=", body);
     }
@@ -142,13 +122,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("11.0.0.1", false)]
     public async Task KnownNetworks_AreTrusted(string peer, bool trusted)
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownNetworks.Add("10.0.0.0/8"));
+        await using var host = await Host(o => o.KnownNetworks.Add("10.0.0.0/8")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = IPAddress.Parse(peer);
-            c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(peer).WithHeader("X-Remote-User", "admin"));
 
         Assert.StartsWith(trusted ? "user=admin;" : "user=-;", body, StringComparison.Ordinal);
     }
@@ -157,24 +133,23 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task ForwardedForFromUntrustedPeer_DoesNotMakeTheHeaderTrusted_EvenWhenForwardedHeadersRewritesTheAddress()
     {
-        using var host = await StartAsync(
-            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
-            before: app =>
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1"))
+            .UseBefore(app =>
             {
                 // A forwarded-headers set-up that trusts every peer: RemoteIpAddress becomes 127.0.0.1 from the client's header.
                 var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor };
                 options.KnownProxies.Clear();
                 ClearKnownNetworks(options);
                 app.UseForwardedHeaders(options);
-            });
+            })
+            .StartAsync();
         string? address = null;
+        _onDispatch = c => address = c.Connection.RemoteIpAddress?.ToString();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Stranger;
-            c.Request.Headers["X-Forwarded-For"] = "127.0.0.1";
-            c.Request.Headers["X-Remote-User"] = "admin";
-        }, onDispatch: c => address = c.Connection.RemoteIpAddress?.ToString());
+        var body = await BodyAsync(host.Request("alpha", "/wiki")
+            .FromPeer(Stranger)
+            .WithHeader("X-Forwarded-For", "127.0.0.1")
+            .WithHeader("X-Remote-User", "admin"));
 
         Assert.Equal("127.0.0.1", address);
         Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
@@ -184,18 +159,16 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task TrustedProxy_StaysTrustedAfterForwardedHeadersRewritesTheAddress()
     {
-        using var host = await StartAsync(
-            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
-            before: app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }));
-
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1"))
+            .UseBefore(app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }))
+            .StartAsync();
         string? address = null;
+        _onDispatch = c => address = c.Connection.RemoteIpAddress?.ToString();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Forwarded-For"] = "198.51.100.7";
-            c.Request.Headers["X-Remote-User"] = "admin";
-        }, onDispatch: c => address = c.Connection.RemoteIpAddress?.ToString());
+        var body = await BodyAsync(host.Request("alpha", "/wiki")
+            .FromPeer(Loopback)
+            .WithHeader("X-Forwarded-For", "198.51.100.7")
+            .WithHeader("X-Remote-User", "admin"));
 
         Assert.Equal("198.51.100.7", address);
         Assert.StartsWith("user=admin;", body, StringComparison.Ordinal);
@@ -205,31 +178,21 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task RepeatedHeader_Gets400WithoutEchoingTheValue()
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1")).StartAsync();
 
-        var context = await host.GetTestServer().SendAsync(c =>
-        {
-            c.Request.Path = "/alpha/wiki";
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = new Microsoft.Extensions.Primitives.StringValues(["alice", "mallory"]);
-        });
-        var body = await context.ReadBodyAsync();
+        var response = await host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X-Remote-User", "alice", "mallory").SendAsync();
 
-        Assert.Equal(400, context.Response.StatusCode);
-        Assert.Equal("Bad Request: the remote user name is malformed.", body);
-        Assert.DoesNotContain("mallory", body, StringComparison.Ordinal);
+        Assert.Equal(400, response.StatusCode);
+        Assert.Equal("Bad Request: the remote user name is malformed.", response.Body);
+        Assert.DoesNotContain("mallory", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task UnderscoreVariant_IsNeverHonouredAndIsRemoved()
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X_Remote_User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X_Remote_User", "admin"));
 
         Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
     }
@@ -237,17 +200,13 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task CustomHeaderName_IsUsed()
     {
-        using var host = await StartAsync(remoteUser: o =>
+        await using var host = await Host(o =>
         {
             o.KnownProxies.Add("127.0.0.1");
             o.HeaderName = "X-Forwarded-User";
-        });
+        }).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Forwarded-User"] = "carol";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X-Forwarded-User", "carol"));
 
         Assert.StartsWith("user=carol;original=carol;source=Header;", body, StringComparison.Ordinal);
     }
@@ -255,25 +214,18 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task Sources_AreAskedInTheConfiguredOrder()
     {
-        using var host = await StartAsync(
-            remoteUser: o =>
-            {
-                o.KnownProxies.Add("127.0.0.1");
-                o.Sources.Add(RemoteUserSource.Header);
-                o.Sources.Add(RemoteUserSource.Principal);
-            },
-            before: app => app.Use((context, next) =>
-            {
-                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "fromprincipal")], "Cookies"));
-                return next(context);
-            }));
-
-        var withHeader = await SendAsync(host, "/alpha/wiki", c =>
+        await using var host = await Host(o =>
         {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = "fromheader";
-        });
-        var withoutHeader = await SendAsync(host, "/alpha/wiki", c => c.Connection.RemoteIpAddress = Loopback);
+            o.KnownProxies.Add("127.0.0.1");
+            o.Sources.Add(RemoteUserSource.Header);
+            o.Sources.Add(RemoteUserSource.Principal);
+        }).StartAsync();
+
+        var withHeader = await BodyAsync(host.Request("alpha", "/wiki")
+            .AsUser("fromprincipal", authenticationType: "Cookies")
+            .FromPeer(Loopback)
+            .WithHeader("X-Remote-User", "fromheader"));
+        var withoutHeader = await BodyAsync(host.Request("alpha", "/wiki").AsUser("fromprincipal", authenticationType: "Cookies").FromPeer(Loopback));
 
         Assert.StartsWith("user=fromheader;", withHeader, StringComparison.Ordinal);
         Assert.StartsWith("user=fromprincipal;", withoutHeader, StringComparison.Ordinal);
@@ -282,15 +234,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task SourceNotListed_IsNotAsked()
     {
-        using var host = await StartAsync(
-            remoteUser: o => o.Sources.Add(RemoteUserSource.ServerVariable),
-            before: app => app.Use((context, next) =>
-            {
-                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "fromprincipal")], "Cookies"));
-                return next(context);
-            }));
+        await using var host = await Host(o => o.Sources.Add(RemoteUserSource.ServerVariable)).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki");
+        var body = await BodyAsync(host.Request("alpha", "/wiki").AsUser("fromprincipal", authenticationType: "Cookies"));
 
         Assert.StartsWith("user=-;original=-;source=-;identity=-;", body, StringComparison.Ordinal);
     }
@@ -303,16 +249,14 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("ali\u202Ece", 400, "Bad Request: the remote user name is malformed.")]
     public async Task RefusedValues_GetAFixedResponseAndAnEscapedWarning(string value, int status, string message)
     {
-        var logs = new TracTestLogs();
-        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", value)), logs: logs);
+        await using var host = await Host().StartAsync();
 
-        var context = await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
-        var body = await context.ReadBodyAsync();
+        var response = await host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", value).SendAsync();
 
-        Assert.Equal(status, context.Response.StatusCode);
-        Assert.Equal(message, body);
-        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(message), context.Response.ContentLength);
-        var entry = Assert.Single(logs.Entries, e => e.EventId.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(message, response.Body);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(message).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers["Content-Length"]);
+        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
         Assert.DoesNotContain('\u202E', entry.Message);
     }
@@ -320,12 +264,11 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task LoggedValue_HasControlCharactersEscaped()
     {
-        var logs = new TracTestLogs();
-        using var host = await StartAsync(before: ServerVariables(("REMOTE_USER", "alice\r\nINFO forged line")), logs: logs);
+        await using var host = await Host().StartAsync();
 
-        await host.GetTestServer().SendAsync(c => c.Request.Path = "/alpha/wiki");
+        await host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", "alice\r\nINFO forged line").SendAsync();
 
-        var entry = Assert.Single(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserMalformed);
+        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserMalformed);
         Assert.Contains("alice\\u000D\\u000AINFO forged line", entry.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', entry.Message);
     }
@@ -342,25 +285,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
             ["Trac:RemoteUser:Case"] = "Lower",
             ["Trac:RemoteUser:StripDomain"] = "false",
         }).Build();
-        using var host = new HostBuilder()
-            .ConfigureWebHost(web => web
-                .UseTestServer()
-                .ConfigureServices(s => s
-                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
-                    .AddTrac(configuration.GetSection("Trac")))
-                .Configure(app =>
-                {
-                    app.UseTrac();
-                    app.Run(Echo);
-                }))
-            .Build();
-        await host.StartAsync();
+        using var host = await TestHosts.StartAppAsync(s => s.AddTrac(configuration.GetSection("Trac")), UseTracThenEcho);
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-User"] = @"CORP\Dave";
-        });
+        var body = await SendAsync(host, "X-User", @"CORP\Dave");
 
         Assert.StartsWith(@"user=corp\dave;original=CORP\Dave;source=Header;", body, StringComparison.Ordinal);
     }
@@ -392,11 +319,11 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task InvalidOptionsInThePipeline_FailWhenTheStageIsBuilt()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(remoteUser: o =>
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Host(o =>
         {
             o.Sources.Add(RemoteUserSource.Header);
             o.Sources.Add(RemoteUserSource.Header);
-        }));
+        }).StartAsync());
 
         Assert.Contains("Trac:RemoteUser:Sources lists Header more than once", error.Message, StringComparison.Ordinal);
     }
@@ -404,18 +331,13 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task HeaderThatIsNotASource_IsRemovedFromEveryPeer()
     {
-        using var host = await StartAsync(remoteUser: o =>
+        await using var host = await Host(o =>
         {
             o.Sources.Add(RemoteUserSource.Principal);
             o.KnownProxies.Add("127.0.0.1");
-        });
+        }).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = "admin";
-            c.Request.Headers["X_Remote_User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X-Remote-User", "admin").WithHeader("X_Remote_User", "admin"));
 
         Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
     }
@@ -423,14 +345,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task HeaderAndLookAlikeFromUntrustedPeer_AreBothRemoved()
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Stranger;
-            c.Request.Headers["X-Remote-User"] = "admin";
-            c.Request.Headers["X_REMOTE-user"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Stranger).WithHeader("X-Remote-User", "admin").WithHeader("X_REMOTE-user", "admin"));
 
         Assert.Equal("user=-;original=-;source=-;identity=-;auth=-;header=;underscore=", body);
     }
@@ -438,13 +355,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task KnownProxyWrittenAsMappedAddress_TrustsThePlainIPv4Peer()
     {
-        using var host = await StartAsync(remoteUser: o => o.KnownProxies.Add("::ffff:127.0.0.1"));
+        await using var host = await Host(o => o.KnownProxies.Add("::ffff:127.0.0.1")).StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = "admin";
-        });
+        var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(Loopback).WithHeader("X-Remote-User", "admin"));
 
         Assert.StartsWith("user=admin;", body, StringComparison.Ordinal);
     }
@@ -454,15 +367,15 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     {
         // TestServer connections have no IP peer unless a test gives one: nothing is recorded, nothing trusted,
         // even though a middleware sets RemoteIpAddress to a trusted address before the stage runs.
-        using var host = await StartAsync(
-            remoteUser: o => o.KnownProxies.Add("127.0.0.1"),
-            before: app => app.Use((context, next) =>
+        await using var host = await Host(o => o.KnownProxies.Add("127.0.0.1"))
+            .UseBefore(app => app.Use((context, next) =>
             {
-                context.Connection.RemoteIpAddress = Loopback;
+                context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
                 return next(context);
-            }));
+            }))
+            .StartAsync();
 
-        var body = await SendAsync(host, "/alpha/wiki", c => c.Request.Headers["X-Remote-User"] = "admin");
+        var body = await BodyAsync(host.Request("alpha", "/wiki").WithHeader("X-Remote-User", "admin"));
 
         Assert.StartsWith("user=-;", body, StringComparison.Ordinal);
     }
@@ -471,14 +384,11 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     public async Task RenamedPrincipal_KeepsTheOriginalRoleChecks()
     {
         var original = new GroupPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, @"CORP\Alice")], "Negotiate"), @"CORP\Developers");
-        using var host = await StartAsync(before: app => app.Use((context, next) =>
-        {
-            context.User = original;
-            return next(context);
-        }));
+        await using var host = await Host().StartAsync();
         ClaimsPrincipal? seen = null;
+        _onDispatch = c => seen = c.User;
 
-        await SendAsync(host, "/alpha/wiki", onDispatch: c => seen = c.User);
+        await host.Request("alpha", "/wiki").AsUser(original).SendAsync();
 
         var renamed = Assert.IsType<TracRemoteUserPrincipal>(seen);
         Assert.Equal("Alice", renamed.Identity!.Name);
@@ -491,19 +401,17 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task AnonymousReplacement_IsNotSharedBetweenRequests()
     {
-        using var host = await StartAsync(before: app => app.Use((context, next) =>
-        {
-            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, string.Empty)], "Negotiate"));
-            return next(context);
-        }));
+        await using var host = await Host().StartAsync();
         var seen = new List<ClaimsPrincipal>();
-
-        await SendAsync(host, "/alpha/wiki", onDispatch: c =>
+        _onDispatch = c =>
         {
             seen.Add(c.User);
             c.User.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Name, "mallory")], "Forged"));
-        });
-        await SendAsync(host, "/alpha/wiki", onDispatch: c => seen.Add(c.User));
+        };
+
+        await host.Request("alpha", "/wiki").AsUser(string.Empty, authenticationType: "Negotiate").SendAsync();
+        _onDispatch = c => seen.Add(c.User);
+        await host.Request("alpha", "/wiki").AsUser(string.Empty, authenticationType: "Negotiate").SendAsync();
 
         Assert.NotSame(seen[0], seen[1]);
         Assert.DoesNotContain(seen[1].Identities, i => i.IsAuthenticated);
@@ -512,29 +420,15 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [Fact]
     public async Task UseTracWithoutArguments_AddsTheStageWhenItsOptionsWereSetInCode()
     {
-        using var host = new HostBuilder()
-            .ConfigureWebHost(web => web
-                .UseTestServer()
-                .ConfigureServices(s => s
-                    .AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment())
-                    .AddTrac(o =>
-                    {
-                        o.Environment.ParentDirectory = _projects.Path;
-                        o.RemoteUser.KnownProxies.Add("127.0.0.1");
-                    }))
-                .Configure(app =>
-                {
-                    app.UseTrac();
-                    app.Run(Echo);
-                }))
-            .Build();
-        await host.StartAsync();
+        using var host = await TestHosts.StartAppAsync(
+            s => s.AddTrac(o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.RemoteUser.KnownProxies.Add("127.0.0.1");
+            }),
+            UseTracThenEcho);
 
-        var body = await SendAsync(host, "/alpha/wiki", c =>
-        {
-            c.Connection.RemoteIpAddress = Loopback;
-            c.Request.Headers["X-Remote-User"] = "erin";
-        });
+        var body = await SendAsync(host, "X-Remote-User", "erin");
 
         Assert.StartsWith("user=erin;", body, StringComparison.Ordinal);
     }
@@ -595,18 +489,6 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         public override bool IsInRole(string role) => role == group;
     }
 
-    internal static Action<IApplicationBuilder> ServerVariables(params (string Name, string Value)[] variables) => app => app.Use((context, next) =>
-    {
-        var feature = new TracServerVariables();
-        foreach (var (name, value) in variables)
-        {
-            feature[name] = value;
-        }
-
-        context.Features.Set<IServerVariablesFeature>(feature);
-        return next(context);
-    });
-
     private static void ClearKnownNetworks(ForwardedHeadersOptions options)
     {
 #pragma warning disable ASPDEPR005 // KnownNetworks is obsolete in favour of KnownIPNetworks on .NET 10.
@@ -615,26 +497,29 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         options.KnownIPNetworks.Clear();
     }
 
-    private Task<IHost> StartAsync(
-        Action<RemoteUserOptions>? remoteUser = null, Action<IApplicationBuilder>? before = null, TracTestLogs? logs = null, RequestDelegate? dispatch = null) =>
-        TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().NormalizeRemoteUser(remoteUser).Dispatch(dispatch ?? Echo),
-            logs: logs,
-            before: before);
+    /// <summary>A host whose Trac pipeline normalizes the remote user and answers with <see cref="Echo"/>.</summary>
+    private TracTestHostBuilder Host(Action<RemoteUserOptions>? remoteUser = null) =>
+        TracTestHost.CreateBuilder(_projects).UseTrac(t => t.ResolveEnvironment().NormalizeRemoteUser(remoteUser).Dispatch(Echo));
 
-    private static async Task<string> SendAsync(IHost host, string path, Action<HttpContext>? configure = null, Action<HttpContext>? onDispatch = null)
+    private static async Task<string> BodyAsync(TracTestRequest request) => (await request.SendAsync()).Body;
+
+    /// <summary><c>UseTrac()</c> without arguments, then <see cref="Echo"/> for whatever continues.</summary>
+    private void UseTracThenEcho(IApplicationBuilder app)
+    {
+        app.UseTrac();
+        app.Run(Echo);
+    }
+
+    /// <summary>Sends a request to alpha from the loopback proxy with one header, to a host built by hand.</summary>
+    private static async Task<string> SendAsync(IHost host, string header, string value)
     {
         var context = await host.GetTestServer().SendAsync(c =>
         {
-            c.Request.Path = path;
-            if (onDispatch is not null)
-            {
-                c.Items["onDispatch"] = onDispatch;
-            }
-
-            configure?.Invoke(c);
+            c.Request.Path = "/alpha/wiki";
+            c.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
+            c.Request.Headers[header] = value;
         });
-        return await context.ReadBodyAsync();
+        using var reader = new StreamReader(context.Response.Body);
+        return await reader.ReadToEndAsync();
     }
 }

@@ -1,13 +1,9 @@
-using System.Diagnostics.Metrics;
-using System.Net;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Polly;
 using Trac.Hosting.Testing;
-using Trac.Hosting.Tests.Support;
 using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Tests.Workers;
@@ -16,8 +12,6 @@ namespace Trac.Hosting.Tests.Workers;
 public sealed class WorkerRecyclingTests : IDisposable
 {
     private readonly TracTestDirectory _projects = new();
-    private readonly ManualTimeProvider _time = new();
-    private readonly Recorder _recorder = new();
 
     public WorkerRecyclingTests()
     {
@@ -32,19 +26,18 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task MaxRequests_ReplacesTheWorkerAndDisposesTheOldOne()
     {
-        using var host = await StartAsync(o => o.MaxRequests = 3);
-        var pool = Pool(host);
+        await using var host = await StartAsync(o => o.MaxRequests = 3);
 
-        Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        var switched = pool.GetChangeToken(Key("alpha"));
-        await host.GetAsync("/alpha/");
-        await host.GetAsync("/alpha/");
-        await switched.WaitAsync("the recycle");
+        Assert.StartsWith("alpha#1 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
+        await BodyAsync(host, "alpha");
+        await BodyAsync(host, "alpha");
+        await switched;
 
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        await _recorder.WaitDisposedAsync("alpha#1");
-        Assert.False(_recorder.IsDisposed("alpha#2"));
-        Assert.Equal(0, _recorder.Violations);
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+        Assert.False(host.Recorder.IsDisposed("alpha", 2));
+        Assert.Equal(0, host.Recorder.DispatchesAfterDispose);
     }
 
     [Fact]
@@ -52,7 +45,8 @@ public sealed class WorkerRecyclingTests : IDisposable
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _recorder.WarmUp = (worker, _) =>
+        await using var host = await StartAsync();
+        host.Recorder.WarmUp = (worker, _) =>
         {
             if (worker.Generation == 1)
             {
@@ -62,24 +56,24 @@ public sealed class WorkerRecyclingTests : IDisposable
             warming.TrySetResult();
             return release.Task;
         };
-        using var host = await StartAsync();
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
+        await BodyAsync(host, "alpha");
 
-        var recycle = pool.RecycleAsync(Key("alpha"));
+        var recycle = host.Workers.RecycleAsync("alpha");
         await warming.Task.WaitAsync(TimeSpan.FromSeconds(30));
         for (var i = 0; i < 5; i++)
         {
             // No request waits for the recycle: the old worker answers while the new one warms.
-            Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+            Assert.StartsWith("alpha#1 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
         }
 
         Assert.False(recycle.IsCompleted);
         release.SetResult();
         await recycle.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        await _recorder.WaitDisposedAsync("alpha#1");
-        Assert.Equal(["warm alpha#1", "warm alpha#2", "dispose alpha#1"], _recorder.Log.Where(l => l.Contains("alpha", StringComparison.Ordinal)).Take(3));
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+        Assert.Equal(
+            ["Created alpha#1", "WarmingUp alpha#1", "Created alpha#2", "WarmingUp alpha#2", "Disposed alpha#1"],
+            host.Recorder.WorkerEvents.Where(e => e.Environment == "alpha").Select(e => e.ToString()).Take(5));
     }
 
     [Fact]
@@ -88,7 +82,8 @@ public sealed class WorkerRecyclingTests : IDisposable
         var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         CancellationToken draining = default;
-        _recorder.OnDispatch = async context =>
+        await using var host = await StartAsync();
+        host.Recorder.OnDispatch = async context =>
         {
             if (context.Request.Query.ContainsKey("slow"))
             {
@@ -97,29 +92,27 @@ public sealed class WorkerRecyclingTests : IDisposable
                 await finish.Task;
             }
         };
-        using var host = await StartAsync();
-        var pool = Pool(host);
-        var slow = host.GetAsync("/alpha/?slow=1");
+        var slow = host.Request("alpha", "/?slow=1").SendAsync();
         await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        await pool.RecycleAsync(Key("alpha"));
+        await host.Workers.RecycleAsync("alpha");
 
         Assert.True(draining.IsCancellationRequested);
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        Assert.False(_recorder.IsDisposed("alpha#1"));
-        Assert.Contains(pool.Workers, w => w.Generation == 1 && w.State == TracWorkerState.Draining && w.ActiveRequests == 1);
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.False(host.Recorder.IsDisposed("alpha", 1));
+        Assert.Contains(host.Workers.State, w => w.Generation == 1 && w.State == TracWorkerState.Draining && w.ActiveRequests == 1);
         finish.SetResult();
-        Assert.Equal(200, (await slow).Status);
-        await _recorder.WaitDisposedAsync("alpha#1");
-        Assert.Equal(0, _recorder.Violations);
+        Assert.Equal(200, (await slow).StatusCode);
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+        Assert.Equal(0, host.Recorder.DispatchesAfterDispose);
     }
 
     [Fact]
     public async Task DrainTimeout_AbortsWhatIsStillRunningThenDisposes()
     {
         var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var logs = new TracTestLogs();
-        _recorder.OnDispatch = async context =>
+        await using var host = await StartAsync(o => o.DrainTimeout = TimeSpan.FromSeconds(30));
+        host.Recorder.OnDispatch = async context =>
         {
             if (context.Request.Query.ContainsKey("stuck"))
             {
@@ -128,21 +121,15 @@ public sealed class WorkerRecyclingTests : IDisposable
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         };
-        using var host = await StartAsync(o => o.DrainTimeout = TimeSpan.FromSeconds(30), logs: logs);
-        var pool = Pool(host);
-        var stuck = host.GetTestServer().SendAsync(c =>
-        {
-            c.Request.Path = "/alpha/";
-            c.Request.QueryString = new QueryString("?stuck=1");
-        });
+        var stuck = host.Request("alpha", "/?stuck=1").SendAsync();
         await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await pool.RecycleAsync(Key("alpha"));
-        Assert.False(_recorder.IsDisposed("alpha#1"));
+        await host.Workers.RecycleAsync("alpha");
+        Assert.False(host.Recorder.IsDisposed("alpha", 1));
 
-        _time.Advance(TimeSpan.FromSeconds(30));
+        host.Time.Advance(TimeSpan.FromSeconds(30));
 
-        await _recorder.WaitDisposedAsync("alpha#1");
-        var entry = await logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerRequestsAborted);
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+        var entry = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerRequestsAborted);
         Assert.Contains("still had 1 requests", entry.Message, StringComparison.Ordinal);
         await stuck.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
@@ -151,83 +138,87 @@ public sealed class WorkerRecyclingTests : IDisposable
     public async Task FirstStart_WaitsUpToStartTimeout_ThenAnswers503()
     {
         var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _recorder.WarmUp = (_, token) =>
+        await using var host = await StartAsync(o => o.StartTimeout = TimeSpan.FromSeconds(10));
+        host.Recorder.WarmUp = (_, token) =>
         {
             warming.TrySetResult();
             return Task.Delay(Timeout.Infinite, token);
         };
-        using var host = await StartAsync(o => o.StartTimeout = TimeSpan.FromSeconds(10));
 
-        var first = host.GetAsync("/alpha/");
-        var second = host.GetAsync("/alpha/");
+        var first = host.Request("alpha").SendAsync();
+        var second = host.Request("alpha").SendAsync();
         await warming.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        _time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+        host.Time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
         await Task.Yield();
         Assert.False(first.IsCompleted);
         Assert.False(second.IsCompleted);
-        _time.Advance(TimeSpan.FromTicks(1));
+        host.Time.Advance(TimeSpan.FromTicks(1));
 
         foreach (var request in new[] { first, second })
         {
-            var (status, body, response) = await request.WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(503, status);
-            Assert.StartsWith("Service Unavailable: the application for this project", body, StringComparison.Ordinal);
-            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(503, response.StatusCode);
+            Assert.StartsWith("Service Unavailable: the application for this project", response.Body, StringComparison.Ordinal);
+            Assert.Equal("5", response.Headers["Retry-After"]);
         }
 
         // Both waited for one start, not one after the other.
-        Assert.Equal(1, _recorder.Starts);
+        Assert.Equal(1, host.Recorder.Starts);
     }
 
     [Fact]
     public async Task ReplacementThatFailsToStart_IsTriedAgainAndTheOldWorkerServesMeanwhile()
     {
         var generationTwoFails = 1;
-        _recorder.FailStart = worker => worker.Generation == 2 && Interlocked.Exchange(ref generationTwoFails, 0) == 1 ? new InvalidOperationException("once") : null;
-        using var host = await StartAsync(o =>
+        await using var host = await StartAsync(o =>
         {
             o.MaxRequests = 1;
             o.ConfigureStartPipeline = (_, _) => { };
         });
-        var pool = Pool(host);
+        host.Recorder.FailStart = worker => worker.Generation == 2 && Interlocked.Exchange(ref generationTwoFails, 0) == 1 ? new InvalidOperationException("once") : null;
 
-        Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        var switched = pool.GetChangeToken(Key("alpha"));
+        Assert.StartsWith("alpha#1 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
         // The failed replacement leaves generation 1 serving; its next finished request triggers again. No request
-        // ever meets the generation that failed to start.
-        for (var i = 0; !switched.HasChanged; i++)
+        // ever meets the generation that failed to start: generation 1 answers until generation 3 takes over.
+        string body;
+        var i = 0;
+        do
         {
-            Assert.True(i < 1000, "The failed replacement was never tried again.");
-            Assert.Matches("^gen=[13];", (await host.GetAsync("/alpha/")).Body);
-            await Task.Yield();
+            Assert.True(i++ < 1000, "The failed replacement was never tried again.");
+            body = await BodyAsync(host, "alpha");
+            Assert.Matches("^alpha#[13] ", body);
         }
+        while (!body.StartsWith("alpha#3 ", StringComparison.Ordinal));
 
         // Generation 3 took over (and, at one request each, may already have handed over to later ones).
-        Assert.Matches("^gen=([3-9]|[1-9][0-9]+);", (await host.GetAsync("/alpha/")).Body);
+        Assert.Matches("^alpha#([3-9]|[1-9][0-9]+) ", await BodyAsync(host, "alpha"));
+        Assert.Contains(host.Recorder.WorkerEvents, e => e.Kind == TracWorkerEventKind.Created && e.Generation == 2);
     }
 
     [Fact]
     public async Task WorkerServices_ReachTheHostSingletons()
     {
         object?[] seen = [];
-        using var host = await StartAsync(o => o.ConfigureServices = (s, c) =>
-        {
-            s.AddSingleton(_recorder);
-            seen = [c.HostServices.GetService<TimeProvider>()];
-        });
-        await host.GetAsync("/alpha/");
-        var worker = Pool(host).Workers.Single();
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac((trac, recorder) => trac.ResolveEnvironment().RecycleWorkers(o => o.ConfigureServices = (s, c) =>
+            {
+                s.AddSingleton(recorder);
+                seen = [c.HostServices.GetService<TimeProvider>()];
+            }).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        await BodyAsync(host, "alpha");
+        var worker = host.Workers.State.Single();
         IServiceProvider? services = null;
-        _recorder.OnDispatch = c =>
+        host.Recorder.OnDispatch = c =>
         {
             services = c.GetTracWorker()!.Services;
             return Task.CompletedTask;
         };
-        await host.GetAsync("/alpha/");
+        await BodyAsync(host, "alpha");
 
         Assert.NotNull(services);
-        Assert.Same(_time, services.GetRequiredService<TimeProvider>());
-        Assert.Same(_time, seen[0]);
+        Assert.Same(host.Time, services.GetRequiredService<TimeProvider>());
+        Assert.Same(host.Time, seen[0]);
         Assert.NotNull(services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkerRecyclingTests>>());
         Assert.NotNull(services.GetRequiredService<IHostEnvironment>());
         Assert.NotNull(services.GetRequiredService<IHostApplicationLifetime>());
@@ -267,18 +258,17 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task Jitter_IsDrawnAgainForEachGeneration()
     {
-        using var host = await StartAsync(o =>
+        await using var host = await StartAsync(o =>
         {
             o.MaxRequests = 1000;
             o.MaxRequestsJitter = 1000;
         });
-        var pool = Pool(host);
         var limits = new List<long>();
-        await host.GetAsync("/alpha/");
+        await BodyAsync(host, "alpha");
         for (var i = 0; i < 8; i++)
         {
-            limits.Add(pool.Workers.Single(w => w.State == TracWorkerState.Serving).RequestLimit);
-            await pool.RecycleAsync(Key("alpha"));
+            limits.Add(host.Workers.Serving("alpha")!.RequestLimit);
+            await host.Workers.RecycleAsync("alpha");
         }
 
         Assert.All(limits, l => Assert.InRange(l, 1000, 2000));
@@ -288,35 +278,35 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task BrokenEnvironment_OpensItsBreakerWithoutAffectingOthers()
     {
-        _recorder.FailStart = worker => worker.Environment?.Name == "beta" ? new InvalidOperationException("beta is broken") : null;
-        using var host = await StartAsync(o => o.ConfigureStartPipeline = (builder, _) => builder.AddCircuitBreaker(new Polly.CircuitBreaker.CircuitBreakerStrategyOptions
+        await using var host = await StartAsync(o => o.ConfigureStartPipeline = (builder, _) => builder.AddCircuitBreaker(new Polly.CircuitBreaker.CircuitBreakerStrategyOptions
         {
             FailureRatio = 1.0,
             MinimumThroughput = 2,
             BreakDuration = TimeSpan.FromMinutes(1),
         }));
+        host.Recorder.FailStart = worker => worker.Environment?.Name == "beta" ? new InvalidOperationException("beta is broken") : null;
 
-        Assert.Equal(503, (await host.GetAsync("/beta/")).Status);
-        Assert.Equal(503, (await host.GetAsync("/beta/")).Status);
-        var startsBefore = _recorder.Starts;
-        var (status, body, response) = await host.GetAsync("/beta/");
+        Assert.Equal(503, (await host.Request("beta").SendAsync()).StatusCode);
+        Assert.Equal(503, (await host.Request("beta").SendAsync()).StatusCode);
+        var startsBefore = host.Recorder.Starts;
+        var response = await host.Request("beta").SendAsync();
 
-        Assert.Equal(503, status);
-        Assert.StartsWith("Service Unavailable: the application for this project failed to start several times", body, StringComparison.Ordinal);
-        Assert.Equal(startsBefore, _recorder.Starts);
-        Assert.NotNull(response.Headers.RetryAfter?.Delta);
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
+        Assert.Equal(503, response.StatusCode);
+        Assert.StartsWith("Service Unavailable: the application for this project failed to start several times", response.Body, StringComparison.Ordinal);
+        Assert.Equal(startsBefore, host.Recorder.Starts);
+        Assert.Matches("^[0-9]+$", response.Headers["Retry-After"]);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task DefaultStartPipeline_RetriesATransientFailure()
     {
         var failures = 0;
-        _recorder.FailStart = _ => Interlocked.Increment(ref failures) == 1 ? new IOException("transient") : null;
-        using var host = await StartAsync(time: TimeProvider.System);
+        await using var host = await StartAsync(time: TimeProvider.System);
+        host.Recorder.FailStart = _ => Interlocked.Increment(ref failures) == 1 ? new IOException("transient") : null;
 
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        Assert.Equal(2, _recorder.Starts);
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.Equal(2, host.Recorder.Starts);
     }
 
     [Fact]
@@ -326,7 +316,8 @@ public sealed class WorkerRecyclingTests : IDisposable
         var maxWarming = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var firstWarming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _recorder.WarmUp = async (worker, _) =>
+        await using var host = await StartAsync(o => o.MaxConcurrentRecycles = 1);
+        host.Recorder.WarmUp = async (worker, _) =>
         {
             if (worker.Generation == 1)
             {
@@ -339,22 +330,20 @@ public sealed class WorkerRecyclingTests : IDisposable
             await release.Task;
             Interlocked.Decrement(ref warming);
         };
-        using var host = await StartAsync(o => o.MaxConcurrentRecycles = 1);
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        await host.GetAsync("/beta/");
+        await BodyAsync(host, "alpha");
+        await BodyAsync(host, "beta");
 
-        var alpha = pool.RecycleAsync(Key("alpha"));
-        var beta = pool.RecycleAsync(Key("beta"));
+        var alpha = host.Workers.RecycleAsync("alpha");
+        var beta = host.Workers.RecycleAsync("beta");
         await firstWarming.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.StartsWith("gen=1;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        Assert.StartsWith("gen=1;", (await host.GetAsync("/beta/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith("alpha#1 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.StartsWith("beta#1 ", await BodyAsync(host, "beta"), StringComparison.Ordinal);
         release.SetResult();
         await Task.WhenAll(alpha, beta).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(1, maxWarming);
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/beta/")).Body, StringComparison.Ordinal);
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.StartsWith("beta#2 ", await BodyAsync(host, "beta"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -362,7 +351,12 @@ public sealed class WorkerRecyclingTests : IDisposable
     {
         var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _recorder.OnDispatch = async context =>
+        await using var host = await StartAsync(o =>
+        {
+            o.MaxConcurrentRequests = 1;
+            o.QueueLimit = 0;
+        });
+        host.Recorder.OnDispatch = async context =>
         {
             if (context.Request.Query.ContainsKey("slow"))
             {
@@ -370,72 +364,66 @@ public sealed class WorkerRecyclingTests : IDisposable
                 await finish.Task;
             }
         };
-        using var host = await StartAsync(o =>
-        {
-            o.MaxConcurrentRequests = 1;
-            o.QueueLimit = 0;
-        });
-        var slow = host.GetAsync("/alpha/?slow=1");
+        var slow = host.Request("alpha", "/?slow=1").SendAsync();
         await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var (status, body, response) = await host.GetAsync("/alpha/");
+        var response = await host.Request("alpha").SendAsync();
 
-        Assert.Equal(503, status);
-        Assert.Equal("Service Unavailable: this project is busy; try again shortly.", body);
-        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
-        Assert.Equal(200, (await host.GetAsync("/beta/")).Status);
+        Assert.Equal(503, response.StatusCode);
+        Assert.Equal("Service Unavailable: this project is busy; try again shortly.", response.Body);
+        Assert.Equal("1", response.Headers["Retry-After"]);
+        Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
         finish.SetResult();
-        Assert.Equal(200, (await slow).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
+        Assert.Equal(200, (await slow).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task IdleTimeout_RetiresTheWorkerAndTheNextRequestStartsAFreshOne()
     {
-        using var host = await StartAsync(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        var retired = pool.GetChangeToken(Key("alpha"));
+        await using var host = await StartAsync(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
+        await BodyAsync(host, "alpha");
+        var retired = host.Workers.WaitForRecycleAsync("alpha");
 
-        _time.Advance(TimeSpan.FromMinutes(4));
-        Assert.False(retired.HasChanged);
-        _time.Advance(TimeSpan.FromMinutes(1));
+        host.Time.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(1, host.Workers.Serving("alpha")?.Generation);
+        Assert.False(retired.IsCompleted);
+        host.Time.Advance(TimeSpan.FromMinutes(1));
 
-        await retired.WaitAsync("the idle retirement");
-        await _recorder.WaitDisposedAsync("alpha#1");
-        Assert.DoesNotContain(pool.Workers, w => w.Key == Key("alpha") && w.State == TracWorkerState.Serving);
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await retired;
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+        Assert.Null(host.Workers.Serving("alpha"));
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task IdleTimeout_CountsFromTheLastRequest()
     {
-        using var host = await StartAsync(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        var retired = pool.GetChangeToken(Key("alpha"));
+        await using var host = await StartAsync(o => o.IdleTimeout = TimeSpan.FromMinutes(5));
+        await BodyAsync(host, "alpha");
+        var retired = host.Workers.WaitForRecycleAsync("alpha");
 
-        _time.Advance(TimeSpan.FromMinutes(4));
-        await host.GetAsync("/alpha/");
-        _time.Advance(TimeSpan.FromMinutes(4));
+        host.Time.Advance(TimeSpan.FromMinutes(4));
+        await BodyAsync(host, "alpha");
+        host.Time.Advance(TimeSpan.FromMinutes(4));
 
-        Assert.False(retired.HasChanged);
-        _time.Advance(TimeSpan.FromMinutes(1));
-        await retired.WaitAsync("the idle retirement");
+        Assert.Equal(1, host.Workers.Serving("alpha")?.Generation);
+        Assert.False(retired.IsCompleted);
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        await retired;
     }
 
     [Fact]
     public async Task MaxLifetime_ReplacesTheWorker()
     {
-        using var host = await StartAsync(o => o.MaxLifetime = TimeSpan.FromHours(1));
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        var switched = pool.GetChangeToken(Key("alpha"));
+        await using var host = await StartAsync(o => o.MaxLifetime = TimeSpan.FromHours(1));
+        await BodyAsync(host, "alpha");
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
 
-        _time.Advance(TimeSpan.FromHours(1));
+        host.Time.Advance(TimeSpan.FromHours(1));
 
-        await switched.WaitAsync("the lifetime recycle");
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await switched;
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -446,17 +434,17 @@ public sealed class WorkerRecyclingTests : IDisposable
             _projects.CreateEnvironment($"p{i:D2}");
         }
 
-        using var host = await StartAsync(o =>
+        await using var host = await StartAsync(o =>
         {
             o.MaxRequests = 100;
             o.MaxRequestsJitter = 50;
         });
         for (var i = 0; i < 20; i++)
         {
-            await host.GetAsync($"/p{i:D2}/");
+            await BodyAsync(host, $"p{i:D2}");
         }
 
-        var limits = Pool(host).Workers.Select(w => w.RequestLimit).ToArray();
+        var limits = host.Workers.State.Select(w => w.RequestLimit).ToArray();
         Assert.Equal(20, limits.Length);
         Assert.All(limits, l => Assert.InRange(l, 100, 150));
         // Twenty draws from 51 values are all equal with probability 51^-19: workers never recycle together.
@@ -466,162 +454,140 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task ConfigChange_ReplacesTheWorkerWithTheNewConfiguration()
     {
-        using var host = await StartAsync(time: TimeProvider.System);
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        var switched = pool.GetChangeToken(Key("alpha"));
+        await using var host = await StartAsync(time: TimeProvider.System);
+        await BodyAsync(host, "alpha");
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
 
         _projects.WriteTracIni("alpha", "[project]\nname = Renamed\n");
 
-        await switched.WaitAsync("the config_changed recycle");
-        var body = (await host.GetAsync("/alpha/")).Body;
-        Assert.StartsWith("gen=2;", body, StringComparison.Ordinal);
-        Assert.EndsWith(";project=Renamed", body, StringComparison.Ordinal);
+        await switched;
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.Equal("Renamed", host.Recorder.Dispatches.Last().WorkerProjectName);
     }
 
     [Fact]
     public async Task PluginChange_ReplacesTheWorker()
     {
         _projects.WritePlugin("alpha", "One", ("a.txt", "1"));
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers(o => o.ConfigureServices = (s, _) => s.AddSingleton(_recorder)).Dispatch<RecordingApplication>());
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        var switched = pool.GetChangeToken(Key("alpha"));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        await BodyAsync(host, "alpha");
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
 
         _projects.WritePlugin("alpha", "Two", ("b.txt", "2"));
 
-        await switched.WaitAsync("the plugins_changed recycle");
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
+        await switched;
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task ManualRecycle_AndMetricsTaggedByReason()
     {
-        var recycles = new List<string>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Trac.Hosting" && instrument.Name == "trac.worker.recycles")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            lock (recycles)
-            {
-                recycles.Add(tags.ToArray().Single(t => t.Key == "reason").Value as string ?? "?");
-            }
-        });
-        listener.Start();
-        using var host = await StartAsync();
-        await host.GetAsync("/alpha/");
+        await using var host = await StartAsync();
+        await BodyAsync(host, "alpha");
 
-        await Pool(host).RecycleAsync(Key("alpha"), "deploy");
+        await host.Workers.RecycleAsync("alpha", "deploy");
 
-        Assert.StartsWith("gen=2;", (await host.GetAsync("/alpha/")).Body, StringComparison.Ordinal);
-        lock (recycles)
-        {
-            Assert.Contains("deploy", recycles);
-        }
+        Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "deploy")));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles"));
     }
 
     [Fact]
     public async Task MemoryLimit_RecyclesTheOldestWorker()
     {
-        using var host = await StartAsync(o =>
+        await using var host = await StartAsync(o =>
         {
             o.MemoryLimit = 1;
             o.MemoryCheckInterval = TimeSpan.FromSeconds(10);
         });
-        var pool = Pool(host);
-        await host.GetAsync("/alpha/");
-        _time.Advance(TimeSpan.FromSeconds(1));
-        await host.GetAsync("/beta/");
-        var alphaSwitched = pool.GetChangeToken(Key("alpha"));
-        var betaSwitched = pool.GetChangeToken(Key("beta"));
+        await BodyAsync(host, "alpha");
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        await BodyAsync(host, "beta");
+        var alphaSwitched = host.Workers.WaitForRecycleAsync("alpha");
+        var betaSwitched = host.Workers.WaitForRecycleAsync("beta");
 
-        _time.Advance(TimeSpan.FromSeconds(10));
+        host.Time.Advance(TimeSpan.FromSeconds(10));
 
-        await alphaSwitched.WaitAsync("the memory_limit recycle");
-        Assert.False(betaSwitched.HasChanged);
+        await alphaSwitched;
+        Assert.Equal(1, host.Workers.Serving("beta")?.Generation);
+        Assert.False(betaSwitched.IsCompleted);
     }
 
     [Fact]
     public async Task SharedScope_ServesEveryEnvironmentFromOneWorker()
     {
-        using var host = await StartAsync(o => o.Scope = WorkerScope.Shared);
+        await using var host = await StartAsync(o => o.Scope = WorkerScope.Shared);
 
-        var alpha = (await host.GetAsync("/alpha/")).Body;
-        var beta = (await host.GetAsync("/beta/")).Body;
+        var alpha = await BodyAsync(host, "alpha");
+        var beta = await BodyAsync(host, "beta");
 
-        Assert.Equal("gen=1;env=alpha;worker=shared;plugins=0;project=", alpha);
-        Assert.Equal("gen=1;env=beta;worker=shared;plugins=0;project=", beta);
-        Assert.Equal(["shared"], Pool(host).Workers.Select(w => w.Key));
+        Assert.Equal("alpha#1 /alpha|/ user=-", alpha);
+        Assert.Equal("beta#1 /beta|/ user=-", beta);
+        Assert.Equal(
+            [("alpha", "shared", 0, (string?)null), ("beta", "shared", 0, null)],
+            host.Recorder.Dispatches.Select(d => (d.Environment, d.WorkerEnvironment, d.WorkerPluginAssemblies.Count, d.WorkerProjectName)));
+        Assert.Equal(["shared"], host.Workers.State.Select(w => w.Key));
     }
 
     [Fact]
     public async Task DispatchDelegate_SeesTheWorkerThroughTheFeature()
     {
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().RecycleWorkers(o => o.MaxRequests = 2).Dispatch(c =>
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.MaxRequests = 2).Dispatch(c =>
             {
                 var worker = c.GetTracWorker()!;
                 return c.Response.WriteAsync($"{worker.Environment!.Name}#{worker.Generation} served {worker.RequestsServed}");
-            }),
-            services: s => s.AddSingleton<TimeProvider>(_time));
+            }))
+            .StartAsync();
 
-        Assert.Equal("alpha#1 served 0", (await host.GetAsync("/alpha/")).Body);
-        Assert.Equal("alpha#1 served 1", (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal("alpha#1 served 0", await BodyAsync(host, "alpha"));
+        Assert.Equal("alpha#1 served 1", await BodyAsync(host, "alpha"));
     }
 
     [Fact]
     public async Task ProcessMode_TurnsUnhealthyThenStopsTheApplication()
     {
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().RecycleWorkers(o =>
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureServices(s => s.AddHealthChecks().AddTracHealthChecks())
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o =>
             {
                 o.Mode = WorkerMode.Process;
                 o.MaxRequests = 2;
                 o.ProcessStopDelay = TimeSpan.FromSeconds(15);
-                o.ConfigureServices = (s, _) => s.AddSingleton(_recorder);
-            }).Dispatch<RecordingApplication>(),
-            services: s =>
-            {
-                s.AddSingleton<TimeProvider>(_time);
-                s.AddHealthChecks().AddTracHealthChecks();
-            });
+            }).Dispatch<TracRecordingApplication>())
+            .StartAsync();
         var health = host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
 
-        await host.GetAsync("/alpha/");
-        await host.GetAsync("/beta/");
+        await BodyAsync(host, "alpha");
+        await BodyAsync(host, "beta");
 
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await health.CheckHealthAsync()).Status);
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
-        _time.Advance(TimeSpan.FromSeconds(14));
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        host.Time.Advance(TimeSpan.FromSeconds(14));
         Assert.False(stopping.IsCancellationRequested);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        host.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.True(stopping.IsCancellationRequested);
     }
 
     [Fact]
     public async Task HealthCheck_ReportsAnOpenBreakerAsDegraded()
     {
-        _recorder.FailStart = _ => new InvalidOperationException("broken");
-        using var host = await TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().RecycleWorkers(o => o.ConfigureServices = (s, _) => s.AddSingleton(_recorder)).Dispatch<RecordingApplication>(),
-            services: s => s.AddHealthChecks().AddTracHealthChecks());
+        // The default start pipeline retries with real back-off delays.
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .ConfigureServices(s => s.AddHealthChecks().AddTracHealthChecks())
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        host.Recorder.FailStart = _ => new InvalidOperationException("broken");
         var health = host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
 
         // Three failed attempts (one request with its two retries) open the default breaker.
-        Assert.Equal(503, (await host.GetAsync("/alpha/")).Status);
+        Assert.Equal(503, (await host.Request("alpha").SendAsync()).StatusCode);
 
         var report = await health.CheckHealthAsync();
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, report.Status);
@@ -631,9 +597,9 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task DispatchOfAnApplication_NeedsRecycleWorkers()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().Dispatch<RecordingApplication>()));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().Dispatch<TracRecordingApplication>())
+            .StartAsync());
 
         Assert.Equal("Dispatch() needs RecycleWorkers() earlier in the Trac pipeline: call .RecycleWorkers() before .Dispatch().", error.Message);
     }
@@ -641,13 +607,10 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task InvalidOptions_FailAtStartUpNamingTheKey()
     {
-        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHosts.StartAsync(
-            o =>
-            {
-                o.Environment.ParentDirectory = _projects.Path;
-                o.Workers.MaxConcurrentRecycles = 0;
-            },
-            t => t.ResolveEnvironment().RecycleWorkers()));
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.Workers.MaxConcurrentRecycles = 0)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers())
+            .StartAsync());
 
         Assert.Contains("Trac:Workers:MaxConcurrentRecycles 0 must be at least 1.", error.Message, StringComparison.Ordinal);
     }
@@ -655,14 +618,14 @@ public sealed class WorkerRecyclingTests : IDisposable
     [Fact]
     public async Task IWorkerPool_WithoutTheStage_SaysWhatToAdd()
     {
-        using var host = await TestHosts.StartAsync(o => o.Environment.ParentDirectory = _projects.Path, t => t.ResolveEnvironment());
+        await using var host = await TracTestHost.CreateBuilder(_projects).UseTrac(t => t.ResolveEnvironment()).StartAsync();
 
         var error = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<IWorkerPool>().Workers);
 
         Assert.Contains("add .RecycleWorkers()", error.Message, StringComparison.Ordinal);
     }
 
-    private static IWorkerPool Pool(IHost host) => host.Services.GetRequiredService<IWorkerPool>();
+    private static async Task<string> BodyAsync(TracTestHost host, string environment) => (await host.Request(environment).SendAsync()).Body;
 
     private static void InterlockedMax(ref int target, int value)
     {
@@ -672,14 +635,15 @@ public sealed class WorkerRecyclingTests : IDisposable
         }
     }
 
-    private Task<IHost> StartAsync(Action<WorkerOptions>? configure = null, TracTestLogs? logs = null, TimeProvider? time = null) =>
-        TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().RecycleWorkers(o =>
-            {
-                o.ConfigureServices = (s, _) => s.AddSingleton(_recorder);
-                configure?.Invoke(o);
-            }).Dispatch<RecordingApplication>(),
-            services: s => s.AddSingleton(time ?? _time),
-            logs: logs);
+    private Task<TracTestHost> StartAsync(Action<WorkerOptions>? configure = null, TimeProvider? time = null)
+    {
+        var builder = TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(configure).Dispatch<TracRecordingApplication>());
+        if (time is not null)
+        {
+            builder.UseTime(time);
+        }
+
+        return builder.StartAsync();
+    }
 }
