@@ -149,8 +149,12 @@ public sealed class ManualTimeProvider : TimeProvider
 
     private void Move(long timestamp)
     {
-        _now += TimeSpan.FromTicks(timestamp - _timestamp);
-        _timestamp = timestamp;
+        // Only forward: another thread's Advance (or a timer callback's) may already have moved past this point.
+        if (timestamp > _timestamp)
+        {
+            _now += TimeSpan.FromTicks(timestamp - _timestamp);
+            _timestamp = timestamp;
+        }
     }
 
     private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer

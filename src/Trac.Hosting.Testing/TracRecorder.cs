@@ -14,7 +14,7 @@ public sealed class TracRecorder
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _disposed = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<byte[]> _leaked = [];
     private readonly ConcurrentQueue<TracWorkerEvent> _events = new();
-    private volatile TaskCompletionSource? _gate;
+    private DispatchBlock? _block;
     private int _violations;
 
     /// <summary>Gets every dispatch so far, in the order they started.</summary>
@@ -62,18 +62,13 @@ public sealed class TracRecorder
     /// <returns>A task completed when the first blocked dispatch has arrived.</returns>
     public Task BlockAsync()
     {
-        // Blocking again while blocked keeps the same gate: nothing waiting on it is stranded.
-        if (_gate is null)
-        {
-            Blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        return Blocked!.Task;
+        // Blocking again while blocked keeps the same block: nothing waiting on it is stranded.
+        var block = new DispatchBlock();
+        return (Interlocked.CompareExchange(ref _block, block, null) ?? block).Arrived.Task;
     }
 
     /// <summary>Lets the blocked dispatches go on, and the following ones run without waiting.</summary>
-    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+    public void Release() => Interlocked.Exchange(ref _block, null)?.Gate.TrySetResult();
 
     /// <summary>Returns a task that completes when the application of <paramref name="environment"/>'s worker <paramref name="generation"/> is disposed.</summary>
     /// <param name="environment">The environment's name (<c>shared</c> for a shared worker).</param>
@@ -95,9 +90,9 @@ public sealed class TracRecorder
     /// </summary>
     public RequestDelegate Dispatch => context => TracRecordingApplication.DispatchAsync(context, this, application: null);
 
-    internal TaskCompletionSource? Blocked { get; private set; }
-
-    internal Task? Gate => _gate?.Task;
+    /// <summary>Gets the block dispatches wait at now, if any: its gate and its "one has arrived" signal together, so a
+    /// dispatch never signals one block while waiting at another.</summary>
+    internal DispatchBlock? CurrentBlock => Volatile.Read(ref _block);
 
     internal void Record(TracDispatchRecord record)
     {
@@ -117,6 +112,13 @@ public sealed class TracRecorder
         {
             Disposed($"{environment}#{generation}").TrySetResult();
         }
+    }
+
+    internal sealed class DispatchBlock
+    {
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private TaskCompletionSource Disposed(string worker) =>

@@ -6,7 +6,7 @@ namespace Trac.Hosting.Testing;
 
 /// <summary>
 /// An <see cref="ITracApplication"/> for tests: records what each dispatch saw into the <see cref="TracRecorder"/>
-/// registered in the worker's services (or the host's), answers with a one-line summary, and can be told to block,
+/// registered in the worker's services or the host's, answers with a one-line summary, and can be told to block,
 /// fail to start, hold or fail its warm-up, or leak. Register it with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>.
 /// </summary>
 public sealed class TracRecordingApplication : ITracApplication, IDisposable
@@ -15,13 +15,20 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
     private readonly TracRecorder _recorder;
     private volatile bool _disposed;
 
-    /// <summary>Creates the instance of one worker; fails when <see cref="TracRecorder.FailStart"/> says so.</summary>
+    /// <summary>
+    /// Creates the instance of one worker, with the <see cref="TracRecorder"/> of the worker's services or, failing
+    /// that, of the host's; fails when <see cref="TracRecorder.FailStart"/> says so.
+    /// </summary>
     /// <param name="worker">The worker being built.</param>
-    /// <param name="recorder">The shared recorder.</param>
-    public TracRecordingApplication(TracWorkerContext worker, TracRecorder recorder)
+    /// <param name="services">The worker's services.</param>
+    /// <exception cref="InvalidOperationException">Neither the worker's nor the host's services have a recorder.</exception>
+    public TracRecordingApplication(TracWorkerContext worker, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(worker);
-        ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(services);
+        var recorder = services.GetService<TracRecorder>() ?? worker.HostServices.GetService<TracRecorder>()
+            ?? throw new InvalidOperationException(
+                "TracRecordingApplication needs a TracRecorder: register one in the host's services (services.AddSingleton(new TracRecorder())); TracTestHost does.");
         _worker = worker;
         _recorder = recorder;
         recorder.Happened(TracWorkerEventKind.Created, Name, worker.Generation);
@@ -74,10 +81,10 @@ public sealed class TracRecordingApplication : ITracApplication, IDisposable
             WorkerPluginAssemblies = built?.PluginAssemblies.Select(a => a.GetName().Name ?? a.FullName ?? string.Empty).ToArray() ?? [],
         };
         recorder.Record(record);
-        if (recorder.Gate is { } gate)
+        if (recorder.CurrentBlock is { } block)
         {
-            recorder.Blocked?.TrySetResult();
-            await gate.WaitAsync(context.RequestAborted);
+            block.Arrived.TrySetResult();
+            await block.Gate.Task.WaitAsync(context.RequestAborted);
         }
 
         if (recorder.OnDispatch is { } onDispatch)

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -93,6 +92,11 @@ public sealed class TracTestHost : IAsyncDisposable, ITracTestTarget
     public TracTestRequest RequestPath(string pathAndQuery) => new(this, TracTestTargets.CheckPath(pathAndQuery));
 
     /// <inheritdoc />
+    HttpClient ITracTestTarget.CreateRequestClient() => BaseAddress is null
+        ? _host.GetTestServer().CreateClient()
+        : new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = BaseAddress };
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         // Blocked dispatches would otherwise keep their workers draining.
@@ -169,8 +173,8 @@ public sealed class TracTestHostBuilder
 
     /// <summary>
     /// Describes the Trac pipeline. By default: <c>ResolveEnvironment().Dispatch(recorder.Dispatch)</c>. Pipelines
-    /// that recycle workers can end with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>: the recorder is in every
-    /// worker's services.
+    /// that recycle workers can end with <c>.Dispatch&lt;TracRecordingApplication&gt;()</c>: it finds the recorder in
+    /// the host's services, whatever the workers' own services are.
     /// </summary>
     /// <param name="pipeline">The pipeline.</param>
     /// <returns>This builder.</returns>
@@ -260,7 +264,7 @@ public sealed class TracTestHostBuilder
                     services.AddSingleton<TimeProvider>(_time);
                     services.AddSingleton<System.Diagnostics.Metrics.IMeterFactory>(meterFactory);
                     services.AddSingleton(recorder);
-                    services.AddLogging(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+                    services.AddLogging(l => l.AddProvider(logs).AddFilter<TracTestLogs>(null, LogLevel.Debug));
                     services.AddRouting();
                     foreach (var configure in _services)
                     {
@@ -270,12 +274,6 @@ public sealed class TracTestHostBuilder
                     services.AddTrac(o =>
                     {
                         o.Environment.ParentDirectory = _projects.Path;
-                        var workerServices = o.Workers.ConfigureServices;
-                        o.Workers.ConfigureServices = (s, context) =>
-                        {
-                            s.TryAddSingleton(recorder);
-                            workerServices?.Invoke(s, context);
-                        };
                         foreach (var configure in _options)
                         {
                             configure(o);

@@ -161,7 +161,7 @@ public sealed class TracTestRequest
                 throw new NotSupportedException("A principal, a peer address or server variables need TestServer: build the host without UseKestrel().");
             }
 
-            using var client = _host.CreateClient();
+            using var client = _host.CreateRequestClient();
             using var request = new HttpRequestMessage(new HttpMethod(_method), _path);
             if (_body is not null)
             {
@@ -196,8 +196,9 @@ public sealed class TracTestRequest
             }
 
             var query = _path.IndexOf('?', StringComparison.Ordinal);
-            c.Request.Path = new PathString(query < 0 ? _path : _path[..query]);
-            c.Request.QueryString = query < 0 ? QueryString.Empty : new QueryString(_path[query..]);
+            // As sent over the wire: percent-encoded in the path, decoded into Request.Path as a server would.
+            c.Request.Path = PathString.FromUriComponent(query < 0 ? _path : _path[..query]);
+            c.Request.QueryString = query < 0 ? QueryString.Empty : QueryString.FromUriComponent(_path[query..]);
             foreach (var (name, values) in _headers)
             {
                 c.Request.Headers[name] = values;

@@ -13,8 +13,11 @@ internal interface ITracTestTarget
     /// <summary>Gets the host's manual clock, or throws if it runs on another clock.</summary>
     ManualTimeProvider Time { get; }
 
-    /// <summary>Creates a client for the host.</summary>
-    HttpClient CreateClient();
+    /// <summary>
+    /// Creates a client for the request helpers, for a host on Kestrel: it neither follows redirects nor keeps
+    /// cookies, so a request sees exactly the response TestServer would give.
+    /// </summary>
+    HttpClient CreateRequestClient();
 }
 
 /// <summary>Helpers over <see cref="ITracTestTarget"/>.</summary>

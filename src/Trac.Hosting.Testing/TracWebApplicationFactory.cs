@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,7 +41,7 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
     /// <summary>Gets the app's clock; time moves only when the test advances it. It starts at the real current time.</summary>
     public ManualTimeProvider Time { get; } = ManualTimeProvider.StartingNow();
 
-    /// <summary>Gets everything the app logged.</summary>
+    /// <summary>Gets everything the app logged at <c>Debug</c> level or above, whatever the app's own log filters say.</summary>
     public TracTestLogs Logs { get; } = new();
 
     /// <summary>Gets the measurements of this app's <c>Trac.Hosting</c> meter (not those of other apps of the test run).</summary>
@@ -102,7 +104,14 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
     public TracTestRequest RequestPath(string pathAndQuery) => new(this, TracTestTargets.CheckPath(pathAndQuery));
 
     /// <inheritdoc />
-    HttpClient ITracTestTarget.CreateClient() => CreateClient();
+    HttpClient ITracTestTarget.CreateRequestClient()
+    {
+        // On Kestrel (TestServer requests never get here): aimed at the address the server listens on.
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        var address = addresses?.FirstOrDefault()
+            ?? throw new InvalidOperationException("The app's server reports no address: start it (StartServer()) before sending requests.");
+        return new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(address) };
+    }
 
     /// <inheritdoc />
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -114,7 +123,9 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
             services.AddSingleton<TimeProvider>(Time);
             services.AddSingleton<TracProcessEnvironment>(_processVariables);
             services.AddSingleton<IMeterFactory>(_meterFactory);
-            services.AddLogging(l => l.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+            // A rule for the capturing provider itself: the app's own configuration (Logging:LogLevel:Default
+            // "Information") would otherwise hide the Debug entries tests wait for.
+            services.AddLogging(l => l.AddProvider(Logs).AddFilter<TracTestLogs>(null, LogLevel.Debug));
             var projects = _projects;
             services.PostConfigure<TracOptions>(o =>
             {

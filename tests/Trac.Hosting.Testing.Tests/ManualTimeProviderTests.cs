@@ -122,4 +122,16 @@ public sealed class ManualTimeProviderTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => time.AdvanceUntilAsync(Task.FromException(new InvalidOperationException("x")), TimeSpan.FromSeconds(1)));
         Assert.Equal(0, time.GetTimestamp());
     }
+
+    [Fact]
+    public void AnAdvanceFromATimerCallback_IsNeverUndone()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = time.CreateTimer(_ => time.Advance(TimeSpan.FromSeconds(10)), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        // The callback moved the clock to 11 s; the outer advance, aiming at 2 s, must not move it back.
+        Assert.Equal(TimeSpan.FromSeconds(11).Ticks, time.GetTimestamp());
+    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
 
@@ -402,5 +403,54 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Contains("RecycleWorkers()", Assert.Throws<InvalidOperationException>(() => plain.Workers.Options).Message, StringComparison.Ordinal);
         Assert.Contains("IdleTimeout", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastIdleTimeout).Message, StringComparison.Ordinal);
         Assert.Contains("MaxLifetime", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastMaxLifetime).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RecordingApplication_FindsTheRecorderWhateverTheWorkersServices()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.ConfigureServices = (s, _) => s.AddSingleton("own")).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+
+        var response = await host.Request("alpha").SendAsync();
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Single(host.Recorder.Dispatches);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Redirects_AreAnsweredNotFollowed(bool kestrel)
+    {
+        var builder = TracTestHost.CreateBuilder(_projects);
+        await using var host = await (kestrel ? builder.UseKestrel() : builder).StartAsync();
+        host.Recorder.OnDispatch = context =>
+        {
+            if (context.Request.Path == "/login")
+            {
+                context.Response.Redirect("/alpha/wiki");
+            }
+
+            return Task.CompletedTask;
+        };
+
+        var response = await host.Request("alpha", "/login").SendAsync();
+
+        Assert.Equal(302, response.StatusCode);
+        Assert.Equal("/alpha/wiki", response.Headers["Location"]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PercentEncodedPaths_AreDecodedAsAServerWould(bool kestrel)
+    {
+        var builder = TracTestHost.CreateBuilder(_projects);
+        await using var host = await (kestrel ? builder.UseKestrel() : builder).StartAsync();
+
+        await host.RequestPath("/alpha/wiki/A%20B?q=a%20b").SendAsync();
+
+        Assert.Equal("/wiki/A B", host.Recorder.Dispatches.Single().Path);
     }
 }

@@ -164,4 +164,28 @@ public sealed class TracWebApplicationFactoryTests
         Assert.Equal(path, app.Workers.Serving("alpha")!.Key);
         Assert.Equal("shared", app.Workers.KeyOf("shared"));
     }
+
+    [Fact]
+    public async Task Logs_HoldDebugEntriesWhateverTheAppsLogFiltersSay()
+    {
+        // The test app's appsettings.json sets Logging:LogLevel:Default to Warning.
+        using var app = new TracWebApplicationFactory<Program>();
+
+        await app.Request("nosuch").SendAsync();
+
+        Assert.Contains("/nosuch/", (await app.Logs.WaitForAsync("EnvironmentNotFound")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OnKestrel_RequestsReachTheAppsAddress()
+    {
+        using var app = new TracWebApplicationFactory<Program>();
+        app.UseKestrel(0);
+        app.StartServer();
+
+        var response = await app.Request("demo", "/wiki").WithBody("text=x").SendAsync();
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Contains(";method=POST;body=text=x;", response.Body, StringComparison.Ordinal);
+    }
 }
