@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,12 +40,14 @@ internal static class TracPipelines
     public static void TrustLoopback(RemoteUserOptions options) => options.KnownProxies.Add("127.0.0.1");
 
     /// <summary>
-    /// A request context reused for every request, as Kestrel reuses one per connection: from 127.0.0.1 (recorded as
-    /// the TCP peer, as the start-up filter does on a server), with the trusted user header.
+    /// A request context reused for every request, as Kestrel reuses one per connection, with the state Kestrel keeps
+    /// per connection (<see cref="IPersistentStateFeature"/>): from 127.0.0.1 (recorded as the TCP peer, as the start-up
+    /// filter does on a server), with the trusted user header.
     /// </summary>
     public static DefaultHttpContext CreateContext()
     {
         var context = new DefaultHttpContext();
+        context.Features.Set<IPersistentStateFeature>(new ConnectionState());
         context.Connection.RemoteIpAddress = IPAddress.Loopback;
         ConnectionPeer.Set(context, IPAddress.Loopback);
         context.Request.Headers[UserHeader] = "admin";
@@ -61,6 +64,11 @@ internal static class TracPipelines
         context.Features.Set<IHttpAuthenticationFeature>(null);
         context.Request.PathBase = PathString.Empty;
         context.Request.Path = path;
+    }
+
+    private sealed class ConnectionState : IPersistentStateFeature
+    {
+        public IDictionary<object, object?> State { get; } = new Dictionary<object, object?>();
     }
 
     /// <summary>

@@ -113,7 +113,7 @@ internal sealed class RemoteUserMiddleware
             var authenticationType = source == RemoteUserSource.Header
                 ? HeaderAuthenticationType
                 : context.GetServerVariable(AuthTypeServerVariable) is { Length: > 0 } authType ? authType : ServerVariableAuthenticationType;
-            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], authenticationType));
+            RemoteUserAuthenticationFeature.SetUser(context, name, authenticationType);
         }
 
         return _next(context);

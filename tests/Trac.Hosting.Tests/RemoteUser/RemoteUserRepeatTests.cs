@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,8 +9,9 @@ using Trac.Hosting.RemoteUser;
 namespace Trac.Hosting.Tests.RemoteUser;
 
 /// <summary>
-/// The middleware on its own, over many requests: values it has accepted before, look-alike headers in every spelling,
-/// and anonymous requests, with a <see cref="DefaultHttpContext"/> from a trusted peer.
+/// The middleware on its own, over many requests: values it has accepted before, the principals of the requests of one
+/// connection, look-alike headers in every spelling, and anonymous requests, with a <see cref="DefaultHttpContext"/>
+/// from a trusted peer.
 /// </summary>
 public sealed class RemoteUserRepeatTests
 {
@@ -60,6 +62,63 @@ public sealed class RemoteUserRepeatTests
     }
 
     [Fact]
+    public async Task RequestsOfOneConnection_EachGetTheirOwnPrincipal()
+    {
+        var (middleware, _) = Middleware();
+        var connection = new ConnectionState();
+        var first = Context(("X-Remote-User", "alice"));
+        var second = Context(("X-Remote-User", "bob"));
+        first.Features.Set<IPersistentStateFeature>(connection);
+        second.Features.Set<IPersistentStateFeature>(connection);
+
+        await middleware.InvokeAsync(first);
+        var alice = first.User;
+        await middleware.InvokeAsync(second);
+
+        // What the first request read stays its own; the second's user is made for it.
+        Assert.Equal("alice", alice.Identity!.Name);
+        Assert.Equal("bob", second.User.Identity!.Name);
+        Assert.True(second.User.Identity.IsAuthenticated);
+        Assert.Equal([ClaimTypes.Name], second.User.Claims.Select(c => c.Type));
+    }
+
+    [Fact]
+    public async Task UserSetAfterTheStage_IsTheUser()
+    {
+        var replacement = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "carol")], "Later"));
+        var options = new RemoteUserOptions();
+        options.KnownProxies.Add("127.0.0.1");
+        var middleware = new RemoteUserMiddleware(
+            context =>
+            {
+                context.User = replacement;
+                return Task.CompletedTask;
+            },
+            RemoteUserSettings.Create(options),
+            NullLogger.Instance);
+        var context = Context(("X-Remote-User", "alice"));
+
+        await middleware.InvokeAsync(context);
+
+        Assert.Same(replacement, context.User);
+        Assert.Equal("alice", context.GetRemoteUser());
+    }
+
+    [Fact]
+    public async Task UserReadBeforeTheStage_IsReplacedByTheHeaderUser()
+    {
+        var (middleware, _) = Middleware();
+        var context = Context(("X-Remote-User", "alice"));
+        var before = context.User;
+
+        await middleware.InvokeAsync(context);
+
+        Assert.False(before.Identity!.IsAuthenticated);
+        Assert.Equal("alice", context.User.Identity!.Name);
+        Assert.Equal("TrustedProxyHeader", context.User.Identity.AuthenticationType);
+    }
+
+    [Fact]
     public async Task MoreUsersThanAreRemembered_AreAllNormalized()
     {
         var (middleware, seen) = Middleware(o => o.Case = RemoteUserCase.Lower);
@@ -98,6 +157,11 @@ public sealed class RemoteUserRepeatTests
 
         Assert.Equal([null], seen);
         Assert.False(context.User.Identity!.IsAuthenticated);
+    }
+
+    private sealed class ConnectionState : IPersistentStateFeature
+    {
+        public IDictionary<object, object?> State { get; } = new Dictionary<object, object?>();
     }
 
     private static (RemoteUserMiddleware Middleware, List<string?> Seen) Middleware(Action<RemoteUserOptions>? configure = null)
