@@ -8,7 +8,8 @@ namespace Trac.Hosting.Benchmarks;
 
 /// <summary>
 /// What each stage adds to a warm request for a known environment, stage by stage, up to the full pipeline of the load
-/// run: a parent directory of 1,000 environments, the trusted user header from 127.0.0.1, a plugin cache, and workers
+/// run: a parent directory of 1,000 environments, the trusted user header from 127.0.0.1, a plugin cache (the served
+/// environment has one plugin), and workers
 /// (without recycling, then with <c>MaxRequests=500</c>, whose recycles are paid for by the requests that trigger them).
 /// Every pipeline ends with a dispatch that does nothing, so the differences are the stages' own.
 /// </summary>
@@ -32,7 +33,8 @@ public class StageBenchmarks
     {
         _projects = new TracTestDirectory("trac-bench-");
         TracPipelines.CreateEnvironments(_projects.Path, 999);
-        TracPipelines.CreateEnvironmentWithPlugins(_projects, "alpha", 1);
+        // A plugin of templates and static files: each worker gets a load context, with no assembly to load.
+        _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>"), ("htdocs/site.css", "body { }")));
         _dispatchOnly = static _ => Task.CompletedTask;
         _environment = Build(t => t.ResolveEnvironment());
         _remoteUser = Build(t => t.ResolveEnvironment().NormalizeRemoteUser(TracPipelines.TrustLoopback));
