@@ -40,6 +40,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly ITimer? _processLifetimeTimer;
     private readonly long _processRequestLimit;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly UnloadVerifier _unloads;
     private ITimer? _processStopTimer;
     private long _processServed;
     private int _processRetiring;
@@ -58,6 +59,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _logger = logger;
         _metrics = metrics;
         _recycleGate = new SemaphoreSlim(options.MaxConcurrentRecycles, options.MaxConcurrentRecycles);
+        _unloads = new UnloadVerifier(ReportUnloading);
         if (options.MemoryLimit > 0)
         {
             _memoryTimer = timeProvider.CreateTimer(_ => CheckMemory(), null, options.MemoryCheckInterval, options.MemoryCheckInterval);
@@ -170,6 +172,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         await Task.WhenAll(stops);
+        await _unloads.FlushAsync();
     }
 
     private WorkerSlot Slot(string key) =>
@@ -612,26 +615,20 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
         if (worker.Unloading is { } loadContext)
         {
-            VerifyUnloaded(loadContext, worker.Key, worker.Generation, reason);
+            _unloads.Add(new UnloadVerifier.Unloading(loadContext, worker.Key, worker.Generation, reason));
         }
     }
 
-    private void VerifyUnloaded(WeakReference loadContext, string key, long generation, string reason)
+    private void ReportUnloading(UnloadVerifier.Unloading unloading, bool collected)
     {
-        for (var round = 0; round < 10 && loadContext.IsAlive; round++)
+        if (collected)
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-
-        if (loadContext.IsAlive)
-        {
-            _metrics.UnloadFailures.Add(1);
-            Log.WorkerUnloadFailed(_logger, key, generation, reason);
+            Log.WorkerUnloaded(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
         else
         {
-            Log.WorkerUnloaded(_logger, key, generation, reason);
+            _metrics.UnloadFailures.Add(1);
+            Log.WorkerUnloadFailed(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
     }
 
