@@ -148,8 +148,8 @@ internal sealed class EnvironmentResolutionMiddleware
     private async Task InvokeNextAsync(HttpContext context, TracEnvironmentFeature feature)
     {
         var request = context.Request;
-        var previous = context.Features.Get<ITracEnvironmentFeature>();
-        context.Features.Set<ITracEnvironmentFeature>(feature);
+        var previous = RequestFeatures.Get<ITracEnvironmentFeature>(context);
+        RequestFeatures.Set<ITracEnvironmentFeature>(context, feature);
         request.PathBase = feature.PathBase;
         request.Path = feature.Path;
         try
@@ -161,13 +161,13 @@ internal sealed class EnvironmentResolutionMiddleware
             // Outer middleware (logging, exception handlers) sees the request as it came in, as with UsePathBase.
             request.PathBase = feature.OriginalPathBase;
             request.Path = feature.OriginalPath;
-            context.Features.Set(previous);
+            RequestFeatures.Set(context, previous);
         }
     }
 
     private string? SelectPath(HttpContext context)
     {
-        var value = context.GetServerVariable(EnvPathServerVariable);
+        var value = RequestFeatures.ServerVariable(context, EnvPathServerVariable);
         if (string.IsNullOrEmpty(value) && _settings.Selector is { } selector)
         {
             value = selector(context);

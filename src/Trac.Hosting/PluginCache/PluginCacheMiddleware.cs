@@ -21,10 +21,10 @@ internal sealed class PluginCacheMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var environment = context.Features.Get<ITracEnvironmentFeature>()?.Environment
+        var environment = RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment
             ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
 
-        var requested = context.GetServerVariable(PluginCacheSettings.ServerVariable);
+        var requested = RequestFeatures.ServerVariable(context, PluginCacheSettings.ServerVariable);
         var cacheDirectory = string.IsNullOrWhiteSpace(requested)
             ? _provider.DefaultFor(environment.Path)
             : _provider.Settings.Environment.ResolvePath(requested);
@@ -35,8 +35,8 @@ internal sealed class PluginCacheMiddleware
         }
 
         var set = await _provider.AcquireAsync(environment.Path, cacheDirectory, context.RequestAborted);
-        var previous = context.Features.Get<ITracPluginCacheFeature>();
-        context.Features.Set<ITracPluginCacheFeature>(set);
+        var previous = RequestFeatures.Get<ITracPluginCacheFeature>(context);
+        RequestFeatures.Set<ITracPluginCacheFeature>(context, set);
         try
         {
             await _next(context);
@@ -44,7 +44,7 @@ internal sealed class PluginCacheMiddleware
         finally
         {
             set.Release();
-            context.Features.Set(previous);
+            RequestFeatures.Set(context, previous);
         }
     }
 }

@@ -44,7 +44,7 @@ internal sealed class RemoteUserAuthenticationFeature : IHttpAuthenticationFeatu
     /// <summary>Makes <paramref name="name"/> the request's user, authenticated by <paramref name="authenticationType"/>.</summary>
     public static void SetUser(HttpContext context, string name, string authenticationType)
     {
-        if (context is not DefaultHttpContext || context.Features.Get<IHttpAuthenticationFeature>() is not null)
+        if (context is not DefaultHttpContext || RequestFeatures.Get<IHttpAuthenticationFeature>(context) is not null)
         {
             // The user was read or set already, maybe with more beside it (an authentication middleware keeps its
             // result next to it): replace it the ordinary way.
@@ -57,7 +57,7 @@ internal sealed class RemoteUserAuthenticationFeature : IHttpAuthenticationFeatu
         feature._authenticationType = authenticationType;
         feature._user = null;
         feature._made = false;
-        context.Features.Set<IHttpAuthenticationFeature>(feature);
+        RequestFeatures.Set<IHttpAuthenticationFeature>(context, feature);
     }
 
     private static ClaimsPrincipal Principal(string name, string authenticationType) =>
@@ -67,7 +67,7 @@ internal sealed class RemoteUserAuthenticationFeature : IHttpAuthenticationFeatu
     // connection's previous request has ended, and the server cleared its features.
     private static RemoteUserAuthenticationFeature ForConnection(HttpContext context)
     {
-        if (context.Features.Get<IPersistentStateFeature>()?.State is not { } state)
+        if (RequestFeatures.Get<IPersistentStateFeature>(context)?.State is not { } state)
         {
             return new RemoteUserAuthenticationFeature();
         }

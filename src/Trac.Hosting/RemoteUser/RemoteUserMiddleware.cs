@@ -53,7 +53,7 @@ internal sealed class RemoteUserMiddleware
             var raw = source switch
             {
                 RemoteUserSource.Principal => PeekUser(context)?.Identity is { IsAuthenticated: true } identity ? identity.Name ?? string.Empty : null,
-                RemoteUserSource.ServerVariable => context.GetServerVariable(RemoteUserServerVariable),
+                RemoteUserSource.ServerVariable => RequestFeatures.ServerVariable(context, RemoteUserServerVariable),
                 _ => headerValue,
             };
             if (raw is null)
@@ -86,7 +86,7 @@ internal sealed class RemoteUserMiddleware
             }
         }
 
-        context.Features.Set<ITracRemoteUserFeature>(original is null ? s_noValue : new TracRemoteUserFeature(null, original, originSource));
+        RequestFeatures.Set<ITracRemoteUserFeature>(context, original is null ? s_noValue : new TracRemoteUserFeature(null, original, originSource));
         if (PeekUser(context)?.Identity?.IsAuthenticated == true)
         {
             // An authenticated principal without a usable name is anonymous to Trac, and so to [Authorize]. A new
@@ -99,7 +99,7 @@ internal sealed class RemoteUserMiddleware
 
     private Task AcceptAsync(HttpContext context, TracRemoteUserFeature feature)
     {
-        context.Features.Set<ITracRemoteUserFeature>(feature);
+        RequestFeatures.Set<ITracRemoteUserFeature>(context, feature);
         var (name, source) = (feature.RemoteUser!, feature.Source);
         if (source == RemoteUserSource.Principal)
         {
@@ -112,7 +112,7 @@ internal sealed class RemoteUserMiddleware
         {
             var authenticationType = source == RemoteUserSource.Header
                 ? HeaderAuthenticationType
-                : context.GetServerVariable(AuthTypeServerVariable) is { Length: > 0 } authType ? authType : ServerVariableAuthenticationType;
+                : RequestFeatures.ServerVariable(context, AuthTypeServerVariable) is { Length: > 0 } authType ? authType : ServerVariableAuthenticationType;
             RemoteUserAuthenticationFeature.SetUser(context, name, authenticationType);
         }
 
@@ -124,7 +124,7 @@ internal sealed class RemoteUserMiddleware
     /// the first time <c>User</c> is read, which the stage does not need to find that nobody is authenticated.
     /// </summary>
     private static ClaimsPrincipal? PeekUser(HttpContext context) =>
-        context is DefaultHttpContext ? context.Features.Get<IHttpAuthenticationFeature>()?.User : context.User;
+        context is DefaultHttpContext ? RequestFeatures.Get<IHttpAuthenticationFeature>(context)?.User : context.User;
 
     // Reads the user header, removing it when it is not a source or the peer is not trusted, and removing look-alikes
     // in every case.
