@@ -25,16 +25,30 @@ internal sealed class PluginCacheMiddleware
             ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
 
         var requested = RequestFeatures.ServerVariable(context, PluginCacheSettings.ServerVariable);
-        var cacheDirectory = string.IsNullOrWhiteSpace(requested)
-            ? _provider.DefaultFor(environment.Path)
-            : _provider.Settings.Environment.ResolvePath(requested);
-        if (_provider.Prepare(cacheDirectory) is { } error)
+        PluginSetProvider.EnvironmentPlugins? state;
+        string? error;
+        if (string.IsNullOrWhiteSpace(requested))
         {
-            await TracResponses.WriteTracErrorAsync(context, error);
+            state = _provider.DefaultState(environment, out error);
+        }
+        else
+        {
+            var cacheDirectory = _provider.Settings.Environment.ResolvePath(requested);
+            error = _provider.Prepare(cacheDirectory);
+            state = error is null ? _provider.State(environment.Path, cacheDirectory) : null;
+        }
+
+        if (state is null)
+        {
+            await TracResponses.WriteTracErrorAsync(context, error!);
             return;
         }
 
-        var set = await _provider.AcquireAsync(environment.Path, cacheDirectory, context.RequestAborted);
+        if (!PluginSetProvider.TryAcquire(state, out var set))
+        {
+            set = await PluginSetProvider.AcquireAsync(state, context.RequestAborted);
+        }
+
         var previous = RequestFeatures.Get<ITracPluginCacheFeature>(context);
         RequestFeatures.Set<ITracPluginCacheFeature>(context, set);
         try
