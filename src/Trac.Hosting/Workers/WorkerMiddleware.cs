@@ -27,15 +27,17 @@ internal sealed class WorkerMiddleware
         var environment = RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment
             ?? throw new InvalidOperationException("The worker stage ran without an environment: add .ResolveEnvironment() before .RecycleWorkers().");
 
-        Worker worker;
-        try
+        if (!_pool.TryAcquire(environment, out var worker))
         {
-            worker = await _pool.AcquireAsync(environment, context.RequestAborted);
-        }
-        catch (WorkerUnavailableException e)
-        {
-            await RejectAsync(context, e.RetryAfter, e.Message);
-            return;
+            try
+            {
+                worker = await _pool.AcquireAsync(environment, context.RequestAborted);
+            }
+            catch (WorkerUnavailableException e)
+            {
+                await RejectAsync(context, e.RetryAfter, e.Message);
+                return;
+            }
         }
 
         // From here on the worker counts this request: whatever happens (a cancelled wait in the queue, a limiter

@@ -27,6 +27,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     internal const string SharedKey = "shared";
 
     private readonly ConcurrentDictionary<string, WorkerSlot> _slots = new(StringComparer.Ordinal);
+    // The slot of each environment snapshot, so that a request finds its worker without hashing the environment's path.
+    private readonly ConditionalWeakTable<TracEnvironment, WorkerSlot> _slotsByEnvironment = new();
     private readonly ConcurrentDictionary<Worker, byte> _retiring = new();
     private readonly WorkerOptions _options;
     private readonly IServiceProvider _hostServices;
@@ -111,7 +113,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     /// <exception cref="WorkerUnavailableException">No worker can start now, or the pool is shutting down.</exception>
     public async ValueTask<Worker> AcquireAsync(TracEnvironment environment, CancellationToken cancellationToken)
     {
-        var slot = Slot(_options.Scope == WorkerScope.Shared ? SharedKey : environment.Path);
+        var slot = Slot(environment);
         while (true)
         {
             if (_disposed)
@@ -127,6 +129,13 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
             // Retired between reading and entering: the slot already has its replacement, or none (idle).
         }
+    }
+
+    /// <summary>Returns the serving worker for a request's environment, entered, when there is one: every request but a key's first.</summary>
+    public bool TryAcquire(TracEnvironment environment, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Worker? worker)
+    {
+        worker = _disposed ? null : Slot(environment).Current;
+        return worker is not null && worker.TryEnter();
     }
 
     /// <summary>Counts a finished request and triggers the count limit.</summary>
@@ -173,6 +182,23 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         await Task.WhenAll(stops);
         await _unloads.FlushAsync();
+    }
+
+    private WorkerSlot Slot(TracEnvironment environment)
+    {
+        if (_options.Scope == WorkerScope.Shared)
+        {
+            return Slot(SharedKey);
+        }
+
+        if (!_slotsByEnvironment.TryGetValue(environment, out var slot))
+        {
+            // Slots are never removed, so the one found for a snapshot stays its slot.
+            slot = Slot(environment.Path);
+            _slotsByEnvironment.TryAdd(environment, slot);
+        }
+
+        return slot;
     }
 
     private WorkerSlot Slot(string key) =>
@@ -358,7 +384,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 })
                 : null;
             var limit = _options.Mode == WorkerMode.InProcess && _options.MaxRequests > 0 ? _options.MaxRequests + Jitter(_options.MaxRequestsJitter) : 0;
-            return new Worker(slot.Key, environment, generation, services, application, plugins, loadContext, limit, limiter, _timeProvider);
+            return new Worker(
+                slot.Key, environment, generation, services, application, plugins, loadContext, limit, limiter, _timeProvider,
+                tracksIdleTime: _options.IdleTimeout > TimeSpan.Zero);
         }
         catch
         {
