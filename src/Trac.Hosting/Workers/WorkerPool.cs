@@ -358,7 +358,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 plugins = await _plugins.AcquireAsync(environment.Path, _plugins.DefaultFor(environment.Path), cancellationToken);
                 if (plugins.Plugins.Count > 0)
                 {
-                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins.Select(p => p.Directory).ToArray());
+                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins);
                     assemblies = loadContext.LoadPluginAssemblies();
                 }
             }
