@@ -27,6 +27,7 @@ public class StageBenchmarks
     private RequestDelegate _workers = null!;
     private RequestDelegate _recycling = null!;
     private DefaultHttpContext _context = null!;
+    private DefaultHttpContext _dualStackContext = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -44,6 +45,7 @@ public class StageBenchmarks
         _recycling = Build(t => t.ResolveEnvironment().NormalizeRemoteUser(TracPipelines.TrustLoopback).UsePluginCache()
             .RecycleWorkers(o => o.MaxRequests = 500).Dispatch<NullApplication>());
         _context = TracPipelines.CreateContext();
+        _dualStackContext = TracPipelines.CreateContext(System.Net.IPAddress.Loopback.MapToIPv6());
         // Warm: the environment opened, its plugin extracted, its workers started.
         Run(_environment).GetAwaiter().GetResult();
         foreach (var pipeline in new[] { _remoteUser, _pluginCache, _workers, _recycling })
@@ -75,6 +77,13 @@ public class StageBenchmarks
 
     [Benchmark(Description = "+ NormalizeRemoteUser (trusted header)")]
     public Task RemoteUser() => Run(_remoteUser);
+
+    [Benchmark(Description = "+ NormalizeRemoteUser, peer ::ffff:127.0.0.1 (dual-stack listener)")]
+    public Task RemoteUserDualStack()
+    {
+        TracPipelines.NextRequest(_dualStackContext, RequestPath);
+        return _remoteUser(_dualStackContext);
+    }
 
     [Benchmark(Description = "+ UsePluginCache")]
     public Task PluginCache() => Run(_pluginCache);

@@ -41,15 +41,16 @@ internal static class TracPipelines
 
     /// <summary>
     /// A request context reused for every request, as Kestrel reuses one per connection, with the state Kestrel keeps
-    /// per connection (<see cref="IPersistentStateFeature"/>): from 127.0.0.1 (recorded as the TCP peer, as the start-up
-    /// filter does on a server), with the trusted user header.
+    /// per connection (<see cref="IPersistentStateFeature"/>): from 127.0.0.1, or <paramref name="peer"/> (recorded as
+    /// the TCP peer, as the start-up filter does on a server), with the trusted user header.
     /// </summary>
-    public static DefaultHttpContext CreateContext()
+    public static DefaultHttpContext CreateContext(IPAddress? peer = null)
     {
+        peer ??= IPAddress.Loopback;
         var context = new DefaultHttpContext();
         context.Features.Set<IPersistentStateFeature>(new ConnectionState());
-        context.Connection.RemoteIpAddress = IPAddress.Loopback;
-        ConnectionPeer.Set(context, IPAddress.Loopback);
+        context.Connection.RemoteIpAddress = peer;
+        ConnectionPeer.Set(context, peer);
         context.Request.Headers[UserHeader] = "admin";
         return context;
     }
