@@ -134,7 +134,7 @@ public sealed class TracPipelineBuilder
         AddStage(TracStage.Dispatch, [TracStage.RecycleWorkers], app =>
         {
             _pool!.ApplicationType = typeof(TApplication);
-            app.Run(static context => ((Worker)context.Features.Get<ITracWorker>()!).Application!.DispatchAsync(context));
+            app.Run(static context => ((Worker)RequestFeatures.Get<ITracWorker>(context)!).Application!.DispatchAsync(context));
         });
         return this;
     }

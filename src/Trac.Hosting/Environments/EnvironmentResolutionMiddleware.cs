@@ -37,19 +37,21 @@ internal sealed class EnvironmentResolutionMiddleware
         var request = context.Request;
         var originalPathBase = request.PathBase;
         var originalPath = request.Path;
-        var pathBase = originalPathBase;
-        var path = originalPath;
+        var value = originalPath.Value ?? string.Empty;
+        // Positions in value, so that nothing is cut out of it unless the rewritten path is new: where the path after
+        // BasePath starts, and (in the multi-project modes) where the path inside the environment starts.
+        var baseEnd = 0;
+        var nameEnd = -1;
 
-        if (_settings.BasePath.HasValue && !pathBase.Value!.EndsWith(_settings.BasePath.Value!, StringComparison.OrdinalIgnoreCase))
+        if (_settings.BasePath.HasValue && !originalPathBase.Value!.EndsWith(_settings.BasePath.Value!, StringComparison.OrdinalIgnoreCase))
         {
-            if (!path.StartsWithSegments(_settings.BasePath, StringComparison.OrdinalIgnoreCase, out var matched, out var remaining))
+            if (!originalPath.StartsWithSegments(_settings.BasePath, StringComparison.OrdinalIgnoreCase))
             {
-                Log.EnvironmentNotFound(_logger, originalPath.Value ?? string.Empty);
+                Log.EnvironmentNotFound(_logger, value);
                 return TracResponses.WriteEnvironmentNotFoundAsync(context);
             }
 
-            pathBase = pathBase.Add(matched);
-            path = remaining.HasValue ? remaining : s_root;
+            baseEnd = _settings.BasePath.Value!.Length;
         }
 
         EnvironmentSlot? slot;
@@ -66,40 +68,36 @@ internal sealed class EnvironmentResolutionMiddleware
             // Only a selector is configured, and it chose nothing for this request.
             if (Interlocked.Exchange(ref _selectionMissingWarned, 1) == 0)
             {
-                Log.EnvironmentSelectionMissing(_logger, originalPath.Value ?? string.Empty);
+                Log.EnvironmentSelectionMissing(_logger, value);
             }
 
             return TracResponses.WriteTracErrorAsync(context, EnvironmentSettings.MissingOptionsMessage);
         }
         else
         {
-            var value = path.Value ?? string.Empty;
-            var start = 0;
+            var start = baseEnd;
             while (start < value.Length && value[start] == '/')
             {
                 start++;
             }
 
-            var end = value.IndexOf('/', start);
-            if (end < 0)
+            nameEnd = value.IndexOf('/', start);
+            if (nameEnd < 0)
             {
-                end = value.Length;
+                nameEnd = value.Length;
             }
 
-            var name = value.AsSpan(start, end - start);
+            var name = value.AsSpan(start, nameEnd - start);
             if (name.IsEmpty)
             {
-                return _index.WriteAsync(context, pathBase, _catalog.Environments);
+                return _index.WriteAsync(context, AfterBasePath(originalPathBase, originalPath, baseEnd, out _), _catalog.Environments);
             }
 
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern) || !_catalog.TryFind(name, out slot))
             {
-                Log.EnvironmentNotFound(_logger, originalPath.Value ?? string.Empty);
+                Log.EnvironmentNotFound(_logger, value);
                 return TracResponses.WriteEnvironmentNotFoundAsync(context);
             }
-
-            pathBase = pathBase.Add(slot.Segment);
-            path = end < value.Length ? new PathString(value[end..]) : s_root;
         }
 
         var state = slot.State;
@@ -109,21 +107,51 @@ internal sealed class EnvironmentResolutionMiddleware
             return TracResponses.WriteTracErrorAsync(context, state.Error!);
         }
 
-        if (pathBase != originalPathBase && context.GetEndpoint() is not null && Interlocked.Exchange(ref _routingWarned, 1) == 0)
+        // The same request as the slot's previous one (a client polling, a health probe) reuses its feature and its
+        // rewritten path, and allocates nothing. A feature is immutable, so sharing one is safe.
+        var feature = slot.LastRequest;
+        if (feature is null || !feature.IsFor(environment, originalPathBase, originalPath, movedName: nameEnd >= 0))
+        {
+            var pathBase = AfterBasePath(originalPathBase, originalPath, baseEnd, out var path);
+            if (nameEnd >= 0)
+            {
+                pathBase = pathBase.Add(slot.Segment);
+                path = nameEnd < value.Length ? new PathString(value[nameEnd..]) : s_root;
+            }
+
+            feature = new TracEnvironmentFeature(environment, originalPathBase, originalPath, pathBase, path, movedName: nameEnd >= 0);
+            slot.LastRequest = feature;
+        }
+
+        if (feature.PathBase != originalPathBase && context.GetEndpoint() is not null && Interlocked.Exchange(ref _routingWarned, 1) == 0)
         {
             Log.RoutingBeforeTrac(_logger);
         }
 
-        return InvokeNextAsync(context, new TracEnvironmentFeature(environment, originalPathBase, originalPath), pathBase, path);
+        return InvokeNextAsync(context, feature);
     }
 
-    private async Task InvokeNextAsync(HttpContext context, TracEnvironmentFeature feature, PathString pathBase, PathString path)
+    /// <summary>Returns the <c>PathBase</c> and <c>Path</c> once a matched BasePath prefix moved from one to the other.</summary>
+    private static PathString AfterBasePath(PathString pathBase, PathString path, int baseEnd, out PathString remaining)
+    {
+        if (baseEnd == 0)
+        {
+            remaining = path;
+            return pathBase;
+        }
+
+        var value = path.Value!;
+        remaining = baseEnd < value.Length ? new PathString(value[baseEnd..]) : s_root;
+        return pathBase.Add(new PathString(value[..baseEnd]));
+    }
+
+    private async Task InvokeNextAsync(HttpContext context, TracEnvironmentFeature feature)
     {
         var request = context.Request;
-        var previous = context.Features.Get<ITracEnvironmentFeature>();
-        context.Features.Set<ITracEnvironmentFeature>(feature);
-        request.PathBase = pathBase;
-        request.Path = path;
+        var previous = RequestFeatures.Get<ITracEnvironmentFeature>(context);
+        RequestFeatures.Set<ITracEnvironmentFeature>(context, feature);
+        request.PathBase = feature.PathBase;
+        request.Path = feature.Path;
         try
         {
             await _next(context);
@@ -133,13 +161,13 @@ internal sealed class EnvironmentResolutionMiddleware
             // Outer middleware (logging, exception handlers) sees the request as it came in, as with UsePathBase.
             request.PathBase = feature.OriginalPathBase;
             request.Path = feature.OriginalPath;
-            context.Features.Set(previous);
+            RequestFeatures.Set(context, previous);
         }
     }
 
     private string? SelectPath(HttpContext context)
     {
-        var value = context.GetServerVariable(EnvPathServerVariable);
+        var value = RequestFeatures.ServerVariable(context, EnvPathServerVariable);
         if (string.IsNullOrEmpty(value) && _settings.Selector is { } selector)
         {
             value = selector(context);

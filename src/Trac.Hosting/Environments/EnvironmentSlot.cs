@@ -19,6 +19,7 @@ internal sealed class EnvironmentSlot : IDisposable
     private readonly object _gate = new();
     private readonly Debouncer _reload;
     private volatile EnvironmentState? _state;
+    private TracEnvironmentFeature? _lastRequest;
     private long _openedAt;
     private CancellationTokenSource _changed = new();
     private IDisposable? _watchRegistration;
@@ -45,6 +46,16 @@ internal sealed class EnvironmentSlot : IDisposable
 
     /// <summary>Gets <c>/name</c>, the segment moved from <c>Path</c> to <c>PathBase</c>.</summary>
     public PathString Segment { get; }
+
+    /// <summary>
+    /// Gets or sets the feature of the latest request resolved to this slot, for the next request with the same path
+    /// to reuse. Any thread may replace it; every value it ever holds is a complete, immutable feature.
+    /// </summary>
+    public TracEnvironmentFeature? LastRequest
+    {
+        get => Volatile.Read(ref _lastRequest);
+        set => Volatile.Write(ref _lastRequest, value);
+    }
 
     /// <summary>Gets the current state, opening the environment on first use.</summary>
     public EnvironmentState State

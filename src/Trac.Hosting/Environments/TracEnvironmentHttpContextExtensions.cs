@@ -1,3 +1,4 @@
+using Trac.Hosting;
 using Trac.Hosting.Environments;
 
 namespace Microsoft.AspNetCore.Http;
@@ -17,6 +18,6 @@ public static class TracEnvironmentHttpContextExtensions
     public static TracEnvironment? GetTracEnvironment(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<ITracEnvironmentFeature>()?.Environment;
+        return RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment;
     }
 }

@@ -21,22 +21,36 @@ internal sealed class PluginCacheMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var environment = context.Features.Get<ITracEnvironmentFeature>()?.Environment
+        var environment = RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment
             ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
 
-        var requested = context.GetServerVariable(PluginCacheSettings.ServerVariable);
-        var cacheDirectory = string.IsNullOrWhiteSpace(requested)
-            ? _provider.DefaultFor(environment.Path)
-            : _provider.Settings.Environment.ResolvePath(requested);
-        if (_provider.Prepare(cacheDirectory) is { } error)
+        var requested = RequestFeatures.ServerVariable(context, PluginCacheSettings.ServerVariable);
+        PluginSetProvider.EnvironmentPlugins? state;
+        string? error;
+        if (string.IsNullOrWhiteSpace(requested))
         {
-            await TracResponses.WriteTracErrorAsync(context, error);
+            state = _provider.DefaultState(environment, out error);
+        }
+        else
+        {
+            var cacheDirectory = _provider.Settings.Environment.ResolvePath(requested);
+            error = _provider.Prepare(cacheDirectory);
+            state = error is null ? _provider.State(environment.Path, cacheDirectory) : null;
+        }
+
+        if (state is null)
+        {
+            await TracResponses.WriteTracErrorAsync(context, error!);
             return;
         }
 
-        var set = await _provider.AcquireAsync(environment.Path, cacheDirectory, context.RequestAborted);
-        var previous = context.Features.Get<ITracPluginCacheFeature>();
-        context.Features.Set<ITracPluginCacheFeature>(set);
+        if (!PluginSetProvider.TryAcquire(state, out var set))
+        {
+            set = await PluginSetProvider.AcquireAsync(state, context.RequestAborted);
+        }
+
+        var previous = RequestFeatures.Get<ITracPluginCacheFeature>(context);
+        RequestFeatures.Set<ITracPluginCacheFeature>(context, set);
         try
         {
             await _next(context);
@@ -44,7 +58,7 @@ internal sealed class PluginCacheMiddleware
         finally
         {
             set.Release();
-            context.Features.Set(previous);
+            RequestFeatures.Set(context, previous);
         }
     }
 }

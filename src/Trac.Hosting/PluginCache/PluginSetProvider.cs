@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Diagnostics;
@@ -17,12 +18,16 @@ internal sealed class PluginSetProvider : IDisposable
     private readonly ConcurrentDictionary<(string Environment, string Cache), EnvironmentPlugins> _states = new();
     private readonly ConcurrentDictionary<string, bool> _prepared = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _defaults = new(StringComparer.Ordinal);
+    // Per environment snapshot, its plugins in its default cache directory: requests of a known environment hash no path.
+    private readonly ConditionalWeakTable<TracEnvironment, KnownDefault> _knownDefaults = new();
     // Folders a build in progress is about to use: the clean-up never touches them. Guarded by itself.
     private readonly Dictionary<string, int> _pinned = new(StringComparer.Ordinal);
     private readonly PluginCacheSettings _settings;
     private readonly EnvironmentCatalog _catalog;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    // Counts the prepared directories forgotten (a cache directory deleted while running), which must be prepared again.
+    private int _forgotten;
 
     public PluginSetProvider(PluginCacheSettings settings, PluginExtractor extractor, EnvironmentCatalog catalog, TimeProvider timeProvider, ILogger logger)
     {
@@ -65,6 +70,38 @@ internal sealed class PluginSetProvider : IDisposable
     public string DefaultFor(string environmentPath) =>
         _defaults.TryGetValue(environmentPath, out var directory) ? directory : _defaults.GetOrAdd(environmentPath, _settings.DefaultFor);
 
+    /// <summary>
+    /// Returns the plugins of <paramref name="environment"/> in its default cache directory, or <see langword="null"/>
+    /// and the error that makes the directory unusable. Remembered per environment snapshot while the directory stays
+    /// prepared, so the requests of a known environment look nothing up by path.
+    /// </summary>
+    public EnvironmentPlugins? DefaultState(TracEnvironment environment, out string? error)
+    {
+        var forgotten = Volatile.Read(ref _forgotten);
+        if (_knownDefaults.TryGetValue(environment, out var known) && known.Forgotten == forgotten)
+        {
+            error = null;
+            return known.State;
+        }
+
+        var cacheDirectory = DefaultFor(environment.Path);
+        error = Prepare(cacheDirectory);
+        if (error is not null)
+        {
+            return null;
+        }
+
+        var state = State(environment.Path, cacheDirectory);
+        _knownDefaults.AddOrUpdate(environment, new KnownDefault(state, forgotten));
+        return state;
+    }
+
+    /// <summary>Returns the slot of an environment's plugins in a cache directory, made on first use.</summary>
+    public EnvironmentPlugins State(string environmentPath, string cacheDirectory) =>
+        _states.TryGetValue((environmentPath, cacheDirectory), out var state)
+            ? state
+            : _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+
     /// <summary>Returns the environment's current plugin set, building it on first use.</summary>
     public ValueTask<TracPluginSet> GetAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
     {
@@ -76,9 +113,31 @@ internal sealed class PluginSetProvider : IDisposable
     /// Returns the current set with a lease taken, so that it stays usable until released even if a change replaces
     /// it and a clean-up runs meanwhile.
     /// </summary>
-    public async ValueTask<TracPluginSet> AcquireAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
+    public ValueTask<TracPluginSet> AcquireAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken) =>
+        AcquireAsync(State(environmentPath, cacheDirectory), cancellationToken);
+
+    /// <summary>Takes a lease on the slot's current set, if it has one already: what every request after the first does.</summary>
+    public static bool TryAcquire(EnvironmentPlugins state, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TracPluginSet? set)
     {
-        var state = State(environmentPath, cacheDirectory);
+        while (state.Current is { } current)
+        {
+            current.Acquire();
+            if (ReferenceEquals(current, state.Current))
+            {
+                set = current;
+                return true;
+            }
+
+            current.Release();
+        }
+
+        set = null;
+        return false;
+    }
+
+    /// <inheritdoc cref="AcquireAsync(string, string, CancellationToken)"/>
+    public static async ValueTask<TracPluginSet> AcquireAsync(EnvironmentPlugins state, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var set = state.Current ?? await state.InitializeAsync(cancellationToken);
@@ -105,11 +164,6 @@ internal sealed class PluginSetProvider : IDisposable
         }
     }
 
-    private EnvironmentPlugins State(string environmentPath, string cacheDirectory) =>
-        _states.TryGetValue((environmentPath, cacheDirectory), out var state)
-            ? state
-            : _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
-
     private IChangeToken Watch(string environmentPath)
     {
         // Environments of the parent directory share the catalog's watcher on the parent: no watcher per project.
@@ -126,7 +180,11 @@ internal sealed class PluginSetProvider : IDisposable
         if (!Directory.Exists(cacheDirectory))
         {
             // Deleted while running (an administrator's clean-up): made again, with the same checks.
-            _prepared.TryRemove(cacheDirectory, out _);
+            if (_prepared.TryRemove(cacheDirectory, out _))
+            {
+                Interlocked.Increment(ref _forgotten);
+            }
+
             if (Prepare(cacheDirectory) is { } error)
             {
                 throw new IOException(error);
@@ -265,6 +323,9 @@ internal sealed class PluginSetProvider : IDisposable
             Log.PluginSetRefreshFailed(_logger, folder, e.Message);
         }
     }
+
+    /// <summary>An environment's plugin slot in its default cache directory, and the directory's preparation it relies on.</summary>
+    private sealed record KnownDefault(EnvironmentPlugins State, int Forgotten);
 
     /// <summary>The plugins of one environment in one cache directory.</summary>
     internal sealed class EnvironmentPlugins : IDisposable

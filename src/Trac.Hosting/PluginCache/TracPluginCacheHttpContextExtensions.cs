@@ -1,3 +1,4 @@
+using Trac.Hosting;
 using Trac.Hosting.PluginCache;
 
 namespace Microsoft.AspNetCore.Http;
@@ -17,6 +18,6 @@ public static class TracPluginCacheHttpContextExtensions
     public static ITracPluginCacheFeature? GetTracPluginCache(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<ITracPluginCacheFeature>();
+        return RequestFeatures.Get<ITracPluginCacheFeature>(context);
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
@@ -25,9 +26,13 @@ internal sealed class RemoteUserMiddleware
     private static readonly byte[] s_malformedBody = Encoding.UTF8.GetBytes("Bad Request: the remote user name is malformed.");
     private static readonly byte[] s_refusedBody = Encoding.UTF8.GetBytes("Forbidden: the remote user is not allowed.");
 
+    // The feature of a request for which no source had a value: the common anonymous case allocates nothing.
+    private static readonly TracRemoteUserFeature s_noValue = new(null, null, null);
+
     private readonly RequestDelegate _next;
     private readonly RemoteUserSettings _settings;
     private readonly ILogger _logger;
+    private readonly AcceptedUsers _accepted = new();
     private int _loginWarned;
 
     public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger)
@@ -47,8 +52,8 @@ internal sealed class RemoteUserMiddleware
         {
             var raw = source switch
             {
-                RemoteUserSource.Principal => context.User.Identity is { IsAuthenticated: true } identity ? identity.Name ?? string.Empty : null,
-                RemoteUserSource.ServerVariable => context.GetServerVariable(RemoteUserServerVariable),
+                RemoteUserSource.Principal => PeekUser(context)?.Identity is { IsAuthenticated: true } identity ? identity.Name ?? string.Empty : null,
+                RemoteUserSource.ServerVariable => RequestFeatures.ServerVariable(context, RemoteUserServerVariable),
                 _ => headerValue,
             };
             if (raw is null)
@@ -58,13 +63,17 @@ internal sealed class RemoteUserMiddleware
 
             original ??= raw;
             originSource ??= source;
-            var result = source == RemoteUserSource.Header && headerRepeated
-                ? RemoteUserResult.Malformed("the header was sent more than once")
-                : _settings.Normalizer.Normalize(raw);
+            var repeated = source == RemoteUserSource.Header && headerRepeated;
+            if (!repeated && _accepted.TryGet(source, raw, out var known))
+            {
+                return AcceptAsync(context, known);
+            }
+
+            var result = repeated ? RemoteUserResult.Malformed("the header was sent more than once") : _settings.Normalizer.Normalize(raw);
             switch (result.Outcome)
             {
                 case RemoteUserOutcome.User:
-                    return AcceptAsync(context, source, raw, result.Name!);
+                    return AcceptAsync(context, _accepted.Add(source, raw, result.Name!));
                 case RemoteUserOutcome.Malformed:
                     Log.RemoteUserMalformed(_logger, source, result.Reason!, Escape(raw));
                     return TracResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "text/plain; charset=utf-8", s_malformedBody);
@@ -77,8 +86,8 @@ internal sealed class RemoteUserMiddleware
             }
         }
 
-        context.Features.Set<ITracRemoteUserFeature>(new TracRemoteUserFeature(null, original, originSource));
-        if (context.User.Identity?.IsAuthenticated == true)
+        RequestFeatures.Set<ITracRemoteUserFeature>(context, original is null ? s_noValue : new TracRemoteUserFeature(null, original, originSource));
+        if (PeekUser(context)?.Identity?.IsAuthenticated == true)
         {
             // An authenticated principal without a usable name is anonymous to Trac, and so to [Authorize]. A new
             // one each time: a shared principal could be changed by one request and seen by the next.
@@ -88,9 +97,10 @@ internal sealed class RemoteUserMiddleware
         return IsLoginPath(context.Request.Path) ? ChallengeAsync(context) : _next(context);
     }
 
-    private Task AcceptAsync(HttpContext context, RemoteUserSource source, string raw, string name)
+    private Task AcceptAsync(HttpContext context, TracRemoteUserFeature feature)
     {
-        context.Features.Set<ITracRemoteUserFeature>(new TracRemoteUserFeature(name, raw, source));
+        RequestFeatures.Set<ITracRemoteUserFeature>(context, feature);
+        var (name, source) = (feature.RemoteUser!, feature.Source);
         if (source == RemoteUserSource.Principal)
         {
             if (!string.Equals(context.User.Identity!.Name, name, StringComparison.Ordinal))
@@ -102,18 +112,67 @@ internal sealed class RemoteUserMiddleware
         {
             var authenticationType = source == RemoteUserSource.Header
                 ? HeaderAuthenticationType
-                : context.GetServerVariable(AuthTypeServerVariable) is { Length: > 0 } authType ? authType : ServerVariableAuthenticationType;
-            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], authenticationType));
+                : RequestFeatures.ServerVariable(context, AuthTypeServerVariable) is { Length: > 0 } authType ? authType : ServerVariableAuthenticationType;
+            RemoteUserAuthenticationFeature.SetUser(context, name, authenticationType);
         }
 
         return _next(context);
     }
+
+    /// <summary>
+    /// Returns the request's principal without making one: <see cref="DefaultHttpContext"/> creates an anonymous principal
+    /// the first time <c>User</c> is read, which the stage does not need to find that nobody is authenticated.
+    /// </summary>
+    private static ClaimsPrincipal? PeekUser(HttpContext context) =>
+        context is DefaultHttpContext ? RequestFeatures.Get<IHttpAuthenticationFeature>(context)?.User : context.User;
 
     // Reads the user header, removing it when it is not a source or the peer is not trusted, and removing look-alikes
     // in every case.
     private (string? Value, bool Repeated) TakeHeader(HttpContext context)
     {
         var headers = context.Request.Headers;
+        if (MayHoldLookAlike(headers))
+        {
+            RemoveLookAlikes(headers);
+        }
+
+        if (!headers.TryGetValue(_settings.HeaderName, out var values))
+        {
+            return (null, false);
+        }
+
+        var peer = _settings.UsesHeader ? ConnectionPeer.Get(context) : null;
+        if (!_settings.Proxies.IsTrusted(peer))
+        {
+            headers.Remove(_settings.HeaderName);
+            Log.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
+            return (null, false);
+        }
+
+        return (values.Count == 1 ? values[0] : string.Join(",", values.ToArray()), values.Count > 1);
+    }
+
+    // Asks for each look-alike spelling: going through every header would allocate an enumerator per request.
+    private bool MayHoldLookAlike(IHeaderDictionary headers)
+    {
+        if (_settings.LookAlikeSpellings is not { } spellings)
+        {
+            return true;
+        }
+
+        foreach (var spelling in spellings)
+        {
+            if (headers.ContainsKey(spelling))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void RemoveLookAlikes(IHeaderDictionary headers)
+    {
         List<string>? lookAlikes = null;
         foreach (var header in headers)
         {
@@ -131,21 +190,6 @@ internal sealed class RemoteUserMiddleware
                 Log.LookAlikeHeaderRemoved(_logger, name);
             }
         }
-
-        if (!headers.TryGetValue(_settings.HeaderName, out var values))
-        {
-            return (null, false);
-        }
-
-        var peer = _settings.UsesHeader ? ConnectionPeer.Get(context) : null;
-        if (!_settings.Proxies.IsTrusted(peer))
-        {
-            headers.Remove(_settings.HeaderName);
-            Log.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
-            return (null, false);
-        }
-
-        return (values.Count == 1 ? values[0] : string.Join(",", values.ToArray()), values.Count > 1);
     }
 
     private bool IsLoginPath(PathString path)

@@ -19,6 +19,13 @@ internal sealed class RemoteUserSettings
     /// <summary>Gets the header name with <c>-</c> and <c>_</c> made equal, to find look-alike headers.</summary>
     public string HeaderLookAlike { get; private init; } = string.Empty;
 
+    /// <summary>
+    /// Gets every spelling of a look-alike header (each <c>-</c> or <c>_</c> of the name as either), to ask the
+    /// case-insensitive header collection for each instead of going through all headers; <see langword="null"/> when
+    /// the name has too many separators for that.
+    /// </summary>
+    public string[]? LookAlikeSpellings { get; private init; }
+
     public bool UsesHeader { get; private init; }
 
     public TrustedProxies Proxies { get; private init; } = new([], []);
@@ -43,6 +50,7 @@ internal sealed class RemoteUserSettings
             Sources = sources,
             HeaderName = options.HeaderName,
             HeaderLookAlike = LookAlike(options.HeaderName),
+            LookAlikeSpellings = LookAlikeSpellingsOf(options.HeaderName),
             UsesHeader = sources.Contains(RemoteUserSource.Header),
             Proxies = new TrustedProxies(
                 options.KnownProxies.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => IPAddress.Parse(p.Trim())),
@@ -106,4 +114,40 @@ internal sealed class RemoteUserSettings
         LookAlike(headerName).Equals(HeaderLookAlike, StringComparison.OrdinalIgnoreCase);
 
     private static string LookAlike(string name) => name.Replace('_', '-');
+
+    private static string[]? LookAlikeSpellingsOf(string name)
+    {
+        const int MaxSeparators = 4;
+        var separators = new List<int>();
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (name[i] is '-' or '_')
+            {
+                separators.Add(i);
+            }
+        }
+
+        if (separators.Count > MaxSeparators)
+        {
+            return null;
+        }
+
+        var spellings = new List<string>();
+        for (var combination = 0; combination < 1 << separators.Count; combination++)
+        {
+            var spelling = name.ToCharArray();
+            for (var bit = 0; bit < separators.Count; bit++)
+            {
+                spelling[separators[bit]] = (combination & (1 << bit)) != 0 ? '_' : '-';
+            }
+
+            var candidate = new string(spelling);
+            if (!candidate.Equals(name, StringComparison.Ordinal))
+            {
+                spellings.Add(candidate);
+            }
+        }
+
+        return [.. spellings];
+    }
 }

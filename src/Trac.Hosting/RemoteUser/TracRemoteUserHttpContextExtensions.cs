@@ -1,3 +1,4 @@
+using Trac.Hosting;
 using Trac.Hosting.RemoteUser;
 
 namespace Microsoft.AspNetCore.Http;
@@ -17,6 +18,6 @@ public static class TracRemoteUserHttpContextExtensions
     public static string? GetRemoteUser(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<ITracRemoteUserFeature>()?.RemoteUser;
+        return RequestFeatures.Get<ITracRemoteUserFeature>(context)?.RemoteUser;
     }
 }

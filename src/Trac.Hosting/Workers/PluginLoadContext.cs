@@ -1,5 +1,7 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
+using Trac.Hosting.PluginCache;
 
 namespace Trac.Hosting.Workers;
 
@@ -12,39 +14,32 @@ namespace Trac.Hosting.Workers;
     Justification = "Plugins are loaded by path at run time by design; the documentation says a trimmed host cannot load plugins.")]
 internal sealed class PluginLoadContext : AssemblyLoadContext
 {
-    private readonly IReadOnlyList<string> _directories;
+    // The managed assemblies among each plugin's files, found once per plugin: its extracted folder never changes.
+    private static readonly ConditionalWeakTable<TracPlugin, ManagedAssembly[]> s_managedAssemblies = new();
+    private static readonly System.Buffers.SearchValues<char> s_escaped = System.Buffers.SearchValues.Create(",=\"'\\ \t\r\n");
 
-    public PluginLoadContext(string name, IReadOnlyList<string> directories)
+    private readonly IReadOnlyList<TracPlugin> _plugins;
+    private readonly string[] _directories;
+
+    public PluginLoadContext(string name, IReadOnlyList<TracPlugin> plugins)
         : base(name, isCollectible: true)
     {
-        _directories = directories;
+        _plugins = plugins;
+        _directories = plugins.Select(p => p.Directory).ToArray();
     }
 
     /// <summary>Loads every managed assembly of the plugin folders; files that are not managed assemblies are skipped.</summary>
     public IReadOnlyList<Assembly> LoadPluginAssemblies()
     {
         var assemblies = new List<Assembly>();
-        foreach (var directory in _directories)
+        foreach (var plugin in _plugins)
         {
-            foreach (var file in Directory.EnumerateFiles(directory, "*.dll", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            foreach (var assembly in s_managedAssemblies.GetValue(plugin, FindManagedAssemblies))
             {
-                AssemblyName name;
-                try
+                if (!IsShared(assembly.Name))
                 {
-                    name = AssemblyName.GetAssemblyName(file);
+                    assemblies.Add(LoadFromAssemblyPath(assembly.File));
                 }
-                catch (BadImageFormatException)
-                {
-                    // A native library or not an assembly at all: found through LoadUnmanagedDll when asked for.
-                    continue;
-                }
-
-                if (IsShared(name))
-                {
-                    continue;
-                }
-
-                assemblies.Add(LoadFromAssemblyPath(file));
             }
         }
 
@@ -88,7 +83,47 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
         return IntPtr.Zero;
     }
 
-    // Anything the default context already has stays shared, so that types such as ITracApplication are one type.
-    private static bool IsShared(AssemblyName name) =>
-        Default.Assemblies.Any(a => string.Equals(a.GetName().Name, name.Name, StringComparison.OrdinalIgnoreCase));
+    // Anything the default context already has stays shared, so that types such as ITracApplication are one type. Asked
+    // at every load, since the default context keeps loading assemblies.
+    private static bool IsShared(AssemblyName name)
+    {
+        var simple = name.Name;
+        if (simple is null || simple.AsSpan().IndexOfAny(s_escaped) >= 0)
+        {
+            return Default.Assemblies.Any(a => string.Equals(a.GetName().Name, simple, StringComparison.OrdinalIgnoreCase));
+        }
+
+        // A name without characters that display names escape starts each full name as it is ("Name, Version=..."):
+        // comparing that prefix spares making an AssemblyName for every assembly of the default context.
+        foreach (var assembly in Default.Assemblies)
+        {
+            if (assembly.FullName is { } full && full.StartsWith(simple, StringComparison.OrdinalIgnoreCase) &&
+                (full.Length == simple.Length || full[simple.Length] == ','))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ManagedAssembly[] FindManagedAssemblies(TracPlugin plugin)
+    {
+        var found = new List<ManagedAssembly>();
+        foreach (var file in Directory.EnumerateFiles(plugin.Directory, "*.dll", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                found.Add(new ManagedAssembly(file, AssemblyName.GetAssemblyName(file)));
+            }
+            catch (BadImageFormatException)
+            {
+                // A native library or not an assembly at all: found through LoadUnmanagedDll when asked for.
+            }
+        }
+
+        return [.. found];
+    }
+
+    private sealed record ManagedAssembly(string File, AssemblyName Name);
 }

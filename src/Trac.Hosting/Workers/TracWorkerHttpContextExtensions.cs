@@ -1,3 +1,4 @@
+using Trac.Hosting;
 using Trac.Hosting.Workers;
 
 namespace Microsoft.AspNetCore.Http;
@@ -16,6 +17,6 @@ public static class TracWorkerHttpContextExtensions
     public static ITracWorker? GetTracWorker(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<ITracWorker>();
+        return RequestFeatures.Get<ITracWorker>(context);
     }
 }

@@ -29,12 +29,14 @@ internal sealed class Worker : ITracWorker
     private volatile int _state;
     private int _active;
     private long _served;
+    private readonly bool _tracksIdleTime;
     private long _lastActivity;
     private int _recycleRequested;
 
     public Worker(
         string key, TracEnvironment? environment, long generation, ServiceProvider services, ITracApplication? application,
-        TracPluginSet? plugins, PluginLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider)
+        TracPluginSet? plugins, PluginLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider,
+        bool tracksIdleTime)
     {
         Key = key;
         Environment = environment;
@@ -49,6 +51,7 @@ internal sealed class Worker : ITracWorker
         StartedAt = timeProvider.GetUtcNow();
         StartedTimestamp = timeProvider.GetTimestamp();
         _lastActivity = StartedTimestamp;
+        _tracksIdleTime = tracksIdleTime;
     }
 
     public string Key { get; }
@@ -91,6 +94,7 @@ internal sealed class Worker : ITracWorker
         _ => TracWorkerState.Stopped,
     };
 
+    /// <summary>Gets how long the worker has had no request; only kept when an idle timeout asks for it.</summary>
     public TimeSpan IdleFor => _timeProvider.GetElapsedTime(Volatile.Read(ref _lastActivity));
 
     /// <summary>Enters a request; <see langword="false"/> when the worker no longer serves (the caller takes another).</summary>
@@ -110,7 +114,12 @@ internal sealed class Worker : ITracWorker
     public long Exit(bool served)
     {
         var count = served ? Interlocked.Increment(ref _served) : Volatile.Read(ref _served);
-        Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
+        if (_tracksIdleTime)
+        {
+            // Only the idle timeout reads it: without one, requests skip reading the clock.
+            Volatile.Write(ref _lastActivity, _timeProvider.GetTimestamp());
+        }
+
         if (Interlocked.Decrement(ref _active) == 0 && _state != ServingState)
         {
             _idle.TrySetResult();

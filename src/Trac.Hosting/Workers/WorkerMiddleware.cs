@@ -24,24 +24,26 @@ internal sealed class WorkerMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var environment = context.Features.Get<ITracEnvironmentFeature>()?.Environment
+        var environment = RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment
             ?? throw new InvalidOperationException("The worker stage ran without an environment: add .ResolveEnvironment() before .RecycleWorkers().");
 
-        Worker worker;
-        try
+        if (!_pool.TryAcquire(environment, out var worker))
         {
-            worker = await _pool.AcquireAsync(environment, context.RequestAborted);
-        }
-        catch (WorkerUnavailableException e)
-        {
-            await RejectAsync(context, e.RetryAfter, e.Message);
-            return;
+            try
+            {
+                worker = await _pool.AcquireAsync(environment, context.RequestAborted);
+            }
+            catch (WorkerUnavailableException e)
+            {
+                await RejectAsync(context, e.RetryAfter, e.Message);
+                return;
+            }
         }
 
         // From here on the worker counts this request: whatever happens (a cancelled wait in the queue, a limiter
         // disposed by the drain), it leaves the worker in the finally.
         var served = false;
-        var previous = context.Features.Get<ITracWorker>();
+        var previous = RequestFeatures.Get<ITracWorker>(context);
         // Past the drain deadline, a request still running, or still queued, is aborted.
         var abort = worker.Aborting.UnsafeRegister(static state => ((HttpContext)state!).Abort(), context);
         System.Threading.RateLimiting.RateLimitLease? lease = null;
@@ -63,7 +65,7 @@ internal sealed class WorkerMiddleware
                 }
             }
 
-            context.Features.Set<ITracWorker>(worker);
+            RequestFeatures.Set<ITracWorker>(context, worker);
             served = true;
             await _next(context);
         }
@@ -71,7 +73,7 @@ internal sealed class WorkerMiddleware
         {
             abort.Dispose();
             lease?.Dispose();
-            context.Features.Set(previous);
+            RequestFeatures.Set(context, previous);
             if (served)
             {
                 _pool.OnRequestFinished(worker);

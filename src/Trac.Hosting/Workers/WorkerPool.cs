@@ -27,6 +27,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     internal const string SharedKey = "shared";
 
     private readonly ConcurrentDictionary<string, WorkerSlot> _slots = new(StringComparer.Ordinal);
+    // The slot of each environment snapshot, so that a request finds its worker without hashing the environment's path.
+    private readonly ConditionalWeakTable<TracEnvironment, WorkerSlot> _slotsByEnvironment = new();
     private readonly ConcurrentDictionary<Worker, byte> _retiring = new();
     private readonly WorkerOptions _options;
     private readonly IServiceProvider _hostServices;
@@ -40,6 +42,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly ITimer? _processLifetimeTimer;
     private readonly long _processRequestLimit;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly UnloadVerifier _unloads;
     private ITimer? _processStopTimer;
     private long _processServed;
     private int _processRetiring;
@@ -58,6 +61,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _logger = logger;
         _metrics = metrics;
         _recycleGate = new SemaphoreSlim(options.MaxConcurrentRecycles, options.MaxConcurrentRecycles);
+        _unloads = new UnloadVerifier(ReportUnloading);
         if (options.MemoryLimit > 0)
         {
             _memoryTimer = timeProvider.CreateTimer(_ => CheckMemory(), null, options.MemoryCheckInterval, options.MemoryCheckInterval);
@@ -112,7 +116,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     /// <exception cref="WorkerUnavailableException">No worker can start now, or the pool is shutting down.</exception>
     public async ValueTask<Worker> AcquireAsync(TracEnvironment environment, CancellationToken cancellationToken)
     {
-        var slot = Slot(_options.Scope == WorkerScope.Shared ? SharedKey : environment.Path);
+        var slot = Slot(environment);
         while (true)
         {
             if (_disposed)
@@ -128,6 +132,13 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
             // Retired between reading and entering: the slot already has its replacement, or none (idle).
         }
+    }
+
+    /// <summary>Returns the serving worker for a request's environment, entered, when there is one: every request but a key's first.</summary>
+    public bool TryAcquire(TracEnvironment environment, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Worker? worker)
+    {
+        worker = _disposed ? null : Slot(environment).Current;
+        return worker is not null && worker.TryEnter();
     }
 
     /// <summary>Counts a finished request and triggers the count limit.</summary>
@@ -173,6 +184,24 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         await Task.WhenAll(stops);
+        await _unloads.FlushAsync();
+    }
+
+    private WorkerSlot Slot(TracEnvironment environment)
+    {
+        if (_options.Scope == WorkerScope.Shared)
+        {
+            return Slot(SharedKey);
+        }
+
+        if (!_slotsByEnvironment.TryGetValue(environment, out var slot))
+        {
+            // Slots are never removed, so the one found for a snapshot stays its slot.
+            slot = Slot(environment.Path);
+            _slotsByEnvironment.TryAdd(environment, slot);
+        }
+
+        return slot;
     }
 
     private WorkerSlot Slot(string key) =>
@@ -332,7 +361,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 plugins = await _plugins.AcquireAsync(environment.Path, _plugins.DefaultFor(environment.Path), cancellationToken);
                 if (plugins.Plugins.Count > 0)
                 {
-                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins.Select(p => p.Directory).ToArray());
+                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins);
                     assemblies = loadContext.LoadPluginAssemblies();
                 }
             }
@@ -358,7 +387,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 })
                 : null;
             var limit = _options.Mode == WorkerMode.InProcess && _options.MaxRequests > 0 ? _options.MaxRequests + Jitter(_options.MaxRequestsJitter) : 0;
-            return new Worker(slot.Key, environment, generation, services, application, plugins, loadContext, limit, limiter, _timeProvider);
+            return new Worker(
+                slot.Key, environment, generation, services, application, plugins, loadContext, limit, limiter, _timeProvider,
+                tracksIdleTime: _options.IdleTimeout > TimeSpan.Zero);
         }
         catch
         {
@@ -615,26 +646,20 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
         if (worker.Unloading is { } loadContext)
         {
-            VerifyUnloaded(loadContext, worker.Key, worker.Generation, reason);
+            _unloads.Add(new UnloadVerifier.Unloading(loadContext, worker.Key, worker.Generation, reason));
         }
     }
 
-    private void VerifyUnloaded(WeakReference loadContext, string key, long generation, string reason)
+    private void ReportUnloading(UnloadVerifier.Unloading unloading, bool collected)
     {
-        for (var round = 0; round < 10 && loadContext.IsAlive; round++)
+        if (collected)
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-
-        if (loadContext.IsAlive)
-        {
-            _metrics.UnloadFailures.Add(1);
-            Log.WorkerUnloadFailed(_logger, key, generation, reason);
+            Log.WorkerUnloaded(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
         else
         {
-            Log.WorkerUnloaded(_logger, key, generation, reason);
+            _metrics.UnloadFailures.Add(1);
+            Log.WorkerUnloadFailed(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
     }
 

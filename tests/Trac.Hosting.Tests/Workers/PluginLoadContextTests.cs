@@ -1,0 +1,76 @@
+using Trac.Hosting.PluginCache;
+using Trac.Hosting.Testing;
+using Trac.Hosting.Workers;
+
+namespace Trac.Hosting.Tests.Workers;
+
+/// <summary>Which files of a plugin's folder a worker's load context loads, for the first worker and every later one.</summary>
+public sealed class PluginLoadContextTests : IDisposable
+{
+    private static readonly string PluginAssembly = Path.Combine(AppContext.BaseDirectory, "Trac.Hosting.TestPlugin.dll");
+    private readonly TracTestDirectory _folders = new();
+
+    public void Dispose() => _folders.Dispose();
+
+    [Fact]
+    public void LoadsThePluginsOwnAssemblies_NotTheApplicationsNorNativeFiles()
+    {
+        var plugin = Plugin("Greeter",
+            ("lib/Trac.Hosting.TestPlugin.dll", File.ReadAllBytes(PluginAssembly)),
+            // The application has this one already: the worker shares it.
+            ("lib/deps/Trac.Hosting.dll", File.ReadAllBytes(typeof(TracPlugin).Assembly.Location)),
+            ("native/libgreeter.dll", "not an assembly"u8.ToArray()),
+            ("content/readme.txt", "text"u8.ToArray()));
+
+        var first = new PluginLoadContext("first", [plugin]);
+        var second = new PluginLoadContext("second", [plugin]);
+        try
+        {
+            var loaded = first.LoadPluginAssemblies();
+            var again = second.LoadPluginAssemblies();
+
+            Assert.Equal(["Trac.Hosting.TestPlugin"], loaded.Select(a => a.GetName().Name));
+            Assert.Equal(["Trac.Hosting.TestPlugin"], again.Select(a => a.GetName().Name));
+            Assert.NotSame(loaded[0], again[0]);
+            Assert.Same(first, System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(loaded[0]));
+        }
+        finally
+        {
+            first.Unload();
+            second.Unload();
+        }
+    }
+
+    [Fact]
+    public void EachPluginIsLookedAtForItself()
+    {
+        var withAssembly = Plugin("Greeter", ("Trac.Hosting.TestPlugin.dll", File.ReadAllBytes(PluginAssembly)));
+        var withoutAssembly = Plugin("Theme", ("templates/site.html", "<html></html>"u8.ToArray()));
+
+        var context = new PluginLoadContext("both", [withoutAssembly, withAssembly]);
+        var empty = new PluginLoadContext("theme", [withoutAssembly]);
+        try
+        {
+            Assert.Equal(["Trac.Hosting.TestPlugin"], context.LoadPluginAssemblies().Select(a => a.GetName().Name));
+            Assert.Empty(empty.LoadPluginAssemblies());
+        }
+        finally
+        {
+            context.Unload();
+            empty.Unload();
+        }
+    }
+
+    private TracPlugin Plugin(string name, params (string Path, byte[] Content)[] files)
+    {
+        var directory = _folders.CreateDirectory($"{name}-{Guid.NewGuid():N}");
+        foreach (var (path, content) in files)
+        {
+            var file = Path.Combine(directory, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllBytes(file, content);
+        }
+
+        return new TracPlugin(name, Path.Combine(_folders.Path, name + ".zip"), directory, new string('0', 64));
+    }
+}
