@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
@@ -23,8 +22,8 @@ public sealed class PluginCacheKnownEnvironmentTests : IDisposable
     [Fact]
     public async Task ReloadedEnvironment_KeepsItsPlugins()
     {
-        using var host = await StartAsync();
-        var before = (await host.GetAsync("/alpha/")).Body;
+        await using var host = await StartAsync();
+        var before = (await host.Request("alpha").SendAsync()).Body;
         Assert.True(host.Catalog().TryFind("alpha", out var slot));
 
         var changed = slot.GetChangeToken();
@@ -32,14 +31,14 @@ public sealed class PluginCacheKnownEnvironmentTests : IDisposable
         await changed.WaitAsync("the trac.ini reload");
 
         Assert.StartsWith("project=Before;plugins=One=One-", before, StringComparison.Ordinal);
-        Assert.Equal(before.Replace("Before", "After", StringComparison.Ordinal), (await host.GetAsync("/alpha/")).Body);
+        Assert.Equal(before.Replace("Before", "After", StringComparison.Ordinal), (await host.Request("alpha").SendAsync()).Body);
     }
 
     [Fact]
     public async Task CacheDirectoryLostAndNotMadeAgain_Gets500WithTheReason()
     {
-        using var host = await StartAsync();
-        Assert.Equal(200, (await host.GetAsync("/alpha/")).Status);
+        await using var host = await StartAsync();
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
         var cache = Path.Combine(_projects.Path, ".egg-cache");
 
         // Deleted while running, and a file now stands where it was: the next change cannot make it again.
@@ -47,23 +46,25 @@ public sealed class PluginCacheKnownEnvironmentTests : IDisposable
         File.WriteAllText(cache, "not a directory");
         await ChangeAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2")));
 
-        var (status, body, _) = await host.GetAsync("/alpha/");
-        Assert.Equal(500, status);
-        Assert.StartsWith($"Trac Error\n\nTracError: The plugin cache directory '{cache}' cannot be used:", body, StringComparison.Ordinal);
+        var response = await host.Request("alpha").SendAsync();
+        Assert.Equal(500, response.StatusCode);
+        Assert.StartsWith($"Trac Error\n\nTracError: The plugin cache directory '{cache}' cannot be used:", response.Body, StringComparison.Ordinal);
     }
 
-    private Task<IHost> StartAsync() =>
-        TestHosts.StartAsync(
-            o => o.Environment.ParentDirectory = _projects.Path,
-            t => t.ResolveEnvironment().UsePluginCache().Dispatch(context =>
+    // Reloads and plugin refreshes wait for quiet periods: on the real clock here.
+    private Task<TracTestHost> StartAsync() =>
+        TracTestHost.CreateBuilder(_projects)
+            .UseTime(TimeProvider.System)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(context =>
             {
                 var set = context.GetTracPluginCache()!.PluginSet;
                 return context.Response.WriteAsync(
                     $"project={context.GetTracEnvironment()!.ProjectName};plugins={string.Join(",", set.Plugins.Select(p => $"{p.Name}={Path.GetFileName(p.Directory)}"))}");
-            }));
+            }))
+            .StartAsync();
 
     /// <summary>Makes a change and waits until the environment's plugins have been read again.</summary>
-    private async Task ChangeAsync(IHost host, Action change)
+    private async Task ChangeAsync(TracTestHost host, Action change)
     {
         var provider = host.Services.GetRequiredService<TracMarkerService>().Owned<PluginSetProvider>().Single();
         Assert.True(provider.TryGetState(Path.Combine(_projects.Path, "alpha"), Path.Combine(_projects.Path, ".egg-cache"), out var state));
