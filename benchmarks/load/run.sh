@@ -3,7 +3,7 @@
 # loopback, driven by wrk in interleaved rounds (bare, pipeline, pipeline without recycling, bare, ...).
 #
 # Prints per round and as medians:
-#   - the throughput ratio pipeline / bare (the pipeline with MaxRequests=500);
+#   - the throughput ratio pipeline / bare (the pipeline with MaxRequests=500), and the same without recycling;
 #   - the p99 latency ratio of the pipeline with MaxRequests=500 to the same pipeline without recycling;
 #   - failed requests (socket errors and non-2xx answers) of every run.
 #
@@ -100,22 +100,24 @@ load "$bare" "$WARMUP" >/dev/null
 load "$recycling" "$WARMUP" >/dev/null
 load "$steady" "$WARMUP" >/dev/null
 
-printf '| Round | Bare (req/s) | Pipeline, MaxRequests=%s (req/s) | Ratio | Pipeline, no recycling (req/s) | p99 bare (ms) | p99 recycling (ms) | p99 no recycling (ms) | p99 ratio | Failed |\n' "$MAX_REQUESTS"
-echo '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+printf '| Round | Bare (req/s) | Pipeline, MaxRequests=%s (req/s) | Ratio | Pipeline, no recycling (req/s) | Ratio | p99 bare (ms) | p99 recycling (ms) | p99 no recycling (ms) | p99 ratio | Failed |\n' "$MAX_REQUESTS"
+echo '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 for round in $(seq 1 "$ROUNDS"); do
   read -r bare_rps bare_p99 bare_failed < <(load "$bare" "$DURATION")
   read -r rec_rps rec_p99 rec_failed < <(load "$recycling" "$DURATION")
   read -r steady_rps steady_p99 steady_failed < <(load "$steady" "$DURATION")
   ratio=$(awk -v a="$rec_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }')
+  steady_ratio=$(awk -v a="$steady_rps" -v b="$bare_rps" 'BEGIN { printf "%.3f", a / b }')
   p99_ratio=$(awk -v a="$rec_p99" -v b="$steady_p99" 'BEGIN { printf "%.2f", a / b }')
-  echo "$ratio $p99_ratio" >>"$work/ratios"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$bare_rps" "$rec_rps" "$ratio" "$steady_rps" \
+  echo "$ratio $p99_ratio $steady_ratio" >>"$work/ratios"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$bare_rps" "$rec_rps" "$ratio" "$steady_rps" "$steady_ratio" \
     "$bare_p99" "$rec_p99" "$steady_p99" "$p99_ratio" "$((bare_failed + rec_failed + steady_failed))"
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "median throughput ratio (pipeline with MaxRequests=$MAX_REQUESTS / bare): $(cut -d' ' -f1 "$work/ratios" | median)"
+echo "median throughput ratio (pipeline without recycling / bare): $(cut -d' ' -f3 "$work/ratios" | median)"
 echo "median p99 ratio (MaxRequests=$MAX_REQUESTS / no recycling): $(cut -d' ' -f2 "$work/ratios" | median)"
 
 # The apps print their own counts when they stop.
