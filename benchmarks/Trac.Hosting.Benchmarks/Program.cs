@@ -13,6 +13,13 @@ if (args.Length > 0 && args[0] == "--leak")
     return;
 }
 
+if (args is ["--recycles", var recycles])
+{
+    // The cost of one recycle, measured from outside BenchmarkDotNet (see docs/performance.md).
+    await RecycleProbe.RunAsync(int.Parse(recycles, System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["--filesystem-probe", var count])
 {
     // Runs warm requests only, for counting file-system calls from outside (see docs/performance.md).
