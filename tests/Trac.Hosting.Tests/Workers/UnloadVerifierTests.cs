@@ -53,6 +53,30 @@ public sealed class UnloadVerifierTests
         Assert.True(_reports[2]);
     }
 
+    [Fact]
+    public async Task GrownHeap_HasTheNextRoundRunAtOnce()
+    {
+        // Rounds an hour apart: only the heap's growth can have the second one run while the test waits.
+        var verifier = new UnloadVerifier(Report, TimeSpan.FromHours(1));
+        verifier.Add(Unloaded(1));
+        await Reported(1);
+
+        // Kept until the heap, as a collection leaves it, has grown enough (other tests share the heap).
+        var kept = new List<byte[]>();
+        for (var i = 0; i < 16 && !verifier.HeapHasGrown(); i++)
+        {
+            kept.Add(new byte[UnloadVerifier.HeapGrowth / 2]);
+            GC.Collect();
+        }
+
+        Assert.True(verifier.HeapHasGrown());
+        verifier.Add(Unloaded(2));
+
+        await Reported(2);
+        Assert.True(_reports[2]);
+        GC.KeepAlive(kept);
+    }
+
     private void Report(UnloadVerifier.Unloading unloading, bool collected)
     {
         Assert.True(_reports.TryAdd(unloading.Generation, collected), "reported twice");
