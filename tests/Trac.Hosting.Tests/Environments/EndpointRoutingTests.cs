@@ -97,7 +97,7 @@ public sealed class EndpointRoutingTests : IDisposable
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment());
+        builder.Services.AddSingleton<TracProcessEnvironment>(new TestProcessVariables());
         builder.Services.AddTrac(o => o.Environment.ParentDirectory = _projects.Path);
         if (logs is not null)
         {

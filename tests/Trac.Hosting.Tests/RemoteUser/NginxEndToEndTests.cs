@@ -103,7 +103,7 @@ public sealed class NginxEndToEndTests(NginxEndToEndTests.NginxFixture nginx) : 
             _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-            builder.Services.AddSingleton<TracProcessEnvironment>(new TestHosts.FakeProcessEnvironment());
+            builder.Services.AddSingleton<TracProcessEnvironment>(new TestProcessVariables());
             builder.Services.AddTrac(o => o.Environment.ParentDirectory = _projects.Path);
             _app = builder.Build();
             _app.UseTrac(t => t

@@ -26,7 +26,7 @@ internal static class TestHosts
         var host = new HostBuilder()
             .ConfigureWebHost(web => web
                 .UseTestServer()
-                .ConfigureServices(s => services(s.AddSingleton<TracProcessEnvironment>(new FakeProcessEnvironment())))
+                .ConfigureServices(s => services(s.AddSingleton<TracProcessEnvironment>(new TestProcessVariables())))
                 .Configure(app))
             .Build();
         try
@@ -58,15 +58,5 @@ internal static class TestHosts
 
         var finished = await Task.WhenAny(fired.Task, Task.Delay(TimeSpan.FromSeconds(30)));
         Assert.True(finished == fired.Task, $"Timed out waiting for {what}.");
-    }
-
-    /// <summary>
-    /// Process variables from a dictionary (none by default), so hosts built by hand never depend on the machine's
-    /// (the test kit's hosts have their own).
-    /// </summary>
-    internal sealed class FakeProcessEnvironment(IDictionary<string, string?>? variables = null) : TracProcessEnvironment
-    {
-        public override string? GetVariable(string name) =>
-            variables is not null && variables.TryGetValue(name, out var value) ? value : null;
     }
 }
