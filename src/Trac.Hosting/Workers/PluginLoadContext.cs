@@ -28,6 +28,23 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
         _directories = plugins.Select(p => p.Directory).ToArray();
     }
 
+    /// <summary>Returns whether a plugin holds a managed assembly the application does not already have.</summary>
+    public static bool HoldsAssemblies(IReadOnlyList<TracPlugin> plugins)
+    {
+        foreach (var plugin in plugins)
+        {
+            foreach (var assembly in s_managedAssemblies.GetValue(plugin, FindManagedAssemblies))
+            {
+                if (!IsShared(assembly.Name))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Loads every managed assembly of the plugin folders; files that are not managed assemblies are skipped.</summary>
     public IReadOnlyList<Assembly> LoadPluginAssemblies()
     {

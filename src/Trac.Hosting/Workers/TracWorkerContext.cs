@@ -8,16 +8,18 @@ namespace Trac.Hosting.Workers;
 /// <summary>What a worker is being built for: passed to <see cref="WorkerOptions.ConfigureServices"/>.</summary>
 public sealed class TracWorkerContext
 {
+    private readonly WorkerLoadContext? _loadContext;
+
     internal TracWorkerContext(
-        string key, TracEnvironment? environment, long generation, TracPluginSet? plugins, AssemblyLoadContext? loadContext,
-        IReadOnlyList<Assembly> pluginAssemblies, IServiceProvider hostServices)
+        string key, TracEnvironment? environment, long generation, TracPluginSet? plugins, WorkerLoadContext? loadContext,
+        IServiceProvider hostServices)
     {
         Key = key;
         Environment = environment;
         Generation = generation;
         Plugins = plugins;
-        LoadContext = loadContext;
-        PluginAssemblies = pluginAssemblies;
+        _loadContext = loadContext;
+        PluginAssemblies = loadContext?.Assemblies ?? [];
         HostServices = hostServices;
     }
 
@@ -33,8 +35,14 @@ public sealed class TracWorkerContext
     /// <summary>Gets the environment's plugins the worker loads, or <see langword="null"/> without the plugin cache stage.</summary>
     public TracPluginSet? Plugins { get; }
 
-    /// <summary>Gets the worker's collectible load context for its plugins, or <see langword="null"/> when it has none.</summary>
-    public AssemblyLoadContext? LoadContext { get; }
+    /// <summary>
+    /// Gets the worker's collectible load context for its plugins, or <see langword="null"/> when the worker has no
+    /// plugins. It is unloaded when the worker stops. When no plugin holds a managed assembly, it is made the first time
+    /// this property is read (a worker whose plugins are only templates and static files, and whose application never
+    /// asks for it, has no context to create, unload and collect on every recycle).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The worker has stopped, and its plugins were unloaded.</exception>
+    public AssemblyLoadContext? LoadContext => _loadContext?.Value;
 
     /// <summary>Gets the managed assemblies loaded from the plugins' folders.</summary>
     public IReadOnlyList<Assembly> PluginAssemblies { get; }

@@ -25,7 +25,7 @@ internal sealed class Worker : ITracWorker
     private readonly List<IDisposable> _subscriptions = [];
     private ServiceProvider? _services;
     private TracPluginSet? _plugins;
-    private PluginLoadContext? _loadContext;
+    private readonly WorkerLoadContext? _loadContext;
     private volatile int _state;
     private int _active;
     private long _served;
@@ -35,7 +35,7 @@ internal sealed class Worker : ITracWorker
 
     public Worker(
         string key, TracEnvironment? environment, long generation, ServiceProvider services, ITracApplication? application,
-        TracPluginSet? plugins, PluginLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider,
+        TracPluginSet? plugins, WorkerLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider,
         bool tracksIdleTime)
     {
         Key = key;
@@ -186,7 +186,7 @@ internal sealed class Worker : ITracWorker
                 (Limiter as IDisposable)?.Dispose();
                 _plugins?.Release();
                 _plugins = null;
-                Unloading = UnloadLoadContext();
+                Unloading = _loadContext?.Unload($"worker {Key} #{Generation}");
             }
         }
 
@@ -195,21 +195,6 @@ internal sealed class Worker : ITracWorker
 
     /// <summary>Gets a weak reference to the unloading load context once <see cref="StopAsync"/> ran, if there was one.</summary>
     public WeakReference? Unloading { get; private set; }
-
-    // Kept out of StopAsync's state machine so that no local outlives the call and keeps the context alive.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private WeakReference? UnloadLoadContext()
-    {
-        var context = _loadContext;
-        _loadContext = null;
-        if (context is null)
-        {
-            return null;
-        }
-
-        context.Unload();
-        return new WeakReference(context);
-    }
 
     private void DisposeSubscriptions()
     {

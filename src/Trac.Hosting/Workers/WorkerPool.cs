@@ -350,23 +350,21 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     {
         var generation = slot.NextGeneration();
         TracPluginSet? plugins = null;
-        PluginLoadContext? loadContext = null;
+        WorkerLoadContext? loadContext = null;
         ServiceProvider? services = null;
         ITracApplication? application = null;
         try
         {
-            IReadOnlyList<System.Reflection.Assembly> assemblies = [];
             if (_plugins is not null && environment is not null)
             {
                 plugins = await _plugins.AcquireAsync(environment.Path, _plugins.DefaultFor(environment.Path), cancellationToken);
                 if (plugins.Plugins.Count > 0)
                 {
-                    loadContext = new PluginLoadContext($"trac-worker-{environment.Name}-{generation}", plugins.Plugins);
-                    assemblies = loadContext.LoadPluginAssemblies();
+                    loadContext = WorkerLoadContext.Create($"trac-worker-{environment.Name}-{generation}", plugins.Plugins);
                 }
             }
 
-            var context = new TracWorkerContext(slot.Key, environment, generation, plugins, loadContext, assemblies, _hostServices);
+            var context = new TracWorkerContext(slot.Key, environment, generation, plugins, loadContext, _hostServices);
             var collection = new ServiceCollection();
             AddHostSingletons(collection);
             collection.AddSingleton(context);
@@ -401,7 +399,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             plugins?.Release();
-            loadContext?.Unload();
+            loadContext?.Unload($"worker {slot.Key} #{generation}");
             throw;
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Testing;
@@ -120,6 +121,85 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         {
             Leak.Clear();
         }
+    }
+
+    [Fact]
+    public async Task PluginsWithoutAssemblies_MakeNoLoadContextUntilTheApplicationAsksForOne()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
+        await using var host = await StartWithPluginsAsync();
+        TracWorkerContext? worker = null;
+        host.Recorder.OnDispatch = context =>
+        {
+            worker = context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>();
+            return Task.CompletedTask;
+        };
+
+        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+
+        Assert.Equal("Theme", Assert.Single(worker!.Plugins!.Plugins).Name);
+        Assert.Empty(worker.PluginAssemblies);
+        Assert.DoesNotContain(AssemblyLoadContext.All, c => c.Name == "trac-worker-alpha-1");
+        var loadContext = worker.LoadContext;
+        Assert.NotNull(loadContext);
+        Assert.True(loadContext.IsCollectible);
+        Assert.Equal("trac-worker-alpha-1", loadContext.Name);
+        Assert.Same(loadContext, worker.LoadContext);
+        loadContext = null;
+
+        // Made on demand, it is unloaded and verified like any other.
+        await host.Workers.RecycleAsync("alpha");
+        var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloaded);
+        Assert.Contains("#1", unloaded.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PluginAssemblies_AreLoadedIntoTheWorkersLoadContextAtOnce()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Greeter", PluginAssembly));
+        await using var host = await StartWithPluginsAsync();
+        TracWorkerContext? worker = null;
+        host.Recorder.OnDispatch = context =>
+        {
+            worker = context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>();
+            return Task.CompletedTask;
+        };
+
+        await host.Request("alpha").SendAsync();
+
+        var made = Assert.Single(AssemblyLoadContext.All, c => c.Name == "trac-worker-alpha-1");
+        Assert.Same(made, AssemblyLoadContext.GetLoadContext(Assert.Single(worker!.PluginAssemblies)));
+        Assert.Same(made, worker.LoadContext);
+    }
+
+    [Fact]
+    public async Task AStoppedWorkersLoadContext_IsRefusedWithTheReason()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
+        _projects.CreateEnvironment("beta");
+        await using var host = await StartWithPluginsAsync();
+        var workers = new List<TracWorkerContext>();
+        host.Recorder.OnDispatch = context =>
+        {
+            lock (workers)
+            {
+                workers.Add(context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>());
+            }
+
+            return Task.CompletedTask;
+        };
+        await host.Request("alpha").SendAsync();
+        await host.Request("beta").SendAsync();
+
+        await host.Workers.RecycleAsync("alpha");
+        await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped);
+
+        // Never made while the worker ran, it is not made once the worker has stopped either.
+        var refused = Assert.Throws<ObjectDisposedException>(() => workers[0].LoadContext);
+        Assert.Contains("#1 was unloaded when the worker stopped", refused.Message, StringComparison.Ordinal);
+        // A worker without plugins has no load context at all.
+        Assert.Empty(workers[1].Plugins!.Plugins);
+        Assert.Null(workers[1].LoadContext);
     }
 
     private Task<TracTestHost> StartWithPluginsAsync() =>

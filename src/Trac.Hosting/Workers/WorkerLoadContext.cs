@@ -1,0 +1,97 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Trac.Hosting.PluginCache;
+
+namespace Trac.Hosting.Workers;
+
+/// <summary>
+/// A worker's plugin load context, made only when something needs it: at once when a plugin holds a managed assembly
+/// (it is loaded into it), otherwise when <see cref="TracWorkerContext.LoadContext"/> is first read. A collectible
+/// context costs its creation, its unloading and a full collection to confirm it went, on every recycle: plugins of
+/// templates and static files alone need none of that unless the application asks for the context.
+/// </summary>
+internal sealed class WorkerLoadContext
+{
+    private readonly object _gate = new();
+    private readonly string _name;
+    private readonly IReadOnlyList<TracPlugin> _plugins;
+    private PluginLoadContext? _context;
+    private string? _stoppedBy;
+
+    private WorkerLoadContext(string name, IReadOnlyList<TracPlugin> plugins)
+    {
+        _name = name;
+        _plugins = plugins;
+    }
+
+    /// <summary>Gets the managed assemblies loaded from the plugins' folders when the worker was built.</summary>
+    public IReadOnlyList<Assembly> Assemblies { get; private init; } = [];
+
+    /// <summary>
+    /// Prepares the load context of a worker's plugins, loading their managed assemblies if they hold any; the context
+    /// itself is made then, or on first use.
+    /// </summary>
+    public static WorkerLoadContext Create(string name, IReadOnlyList<TracPlugin> plugins)
+    {
+        if (!PluginLoadContext.HoldsAssemblies(plugins))
+        {
+            return new WorkerLoadContext(name, plugins);
+        }
+
+        var context = new PluginLoadContext(name, plugins);
+        try
+        {
+            return new WorkerLoadContext(name, plugins) { _context = context, Assemblies = context.LoadPluginAssemblies() };
+        }
+        catch
+        {
+            context.Unload();
+            throw;
+        }
+    }
+
+    /// <summary>Gets the context, making it on first use; refused once the worker has stopped.</summary>
+    public PluginLoadContext Value
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_stoppedBy is { } worker)
+                {
+                    throw new ObjectDisposedException(
+                        nameof(TracWorkerContext.LoadContext),
+                        $"The plugin load context of {worker} was unloaded when the worker stopped: a stopped worker's plugins cannot be used. Read TracWorkerContext.LoadContext while the worker runs.");
+                }
+
+                return _context ??= new PluginLoadContext(_name, _plugins);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Unloads the context if it was made, and returns a weak reference to it for the caller to verify it is
+    /// collected (<see langword="null"/> when it was never made: nothing to unload).
+    /// </summary>
+    /// <param name="worker">The worker, as an error message names it if the context is asked for afterwards.</param>
+    // No local outlives the call to keep the context alive.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public WeakReference? Unload(string worker)
+    {
+        PluginLoadContext? context;
+        lock (_gate)
+        {
+            _stoppedBy ??= worker;
+            context = _context;
+            _context = null;
+        }
+
+        if (context is null)
+        {
+            return null;
+        }
+
+        context.Unload();
+        return new WeakReference(context);
+    }
+}
