@@ -58,7 +58,7 @@ start() {
   pids+=("$!")
   local pid=$!
   for _ in $(seq 1 600); do
-    if grep -q '^listening ' "$work/$name.out"; then
+    if grep -qs '^listening ' "$work/$name.out"; then
       printf -v "$name" '%s' "$(sed -n 's/^listening //p' "$work/$name.out")"
       return
     fi

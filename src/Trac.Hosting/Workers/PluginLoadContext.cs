@@ -28,40 +28,26 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
         _directories = plugins.Select(p => p.Directory).ToArray();
     }
 
-    /// <summary>Returns whether a plugin holds a managed assembly the application does not already have.</summary>
-    public static bool HoldsAssemblies(IReadOnlyList<TracPlugin> plugins)
+    /// <summary>Returns the plugins' managed assemblies that the application does not already have, in plugin order.</summary>
+    public static IReadOnlyList<string> FindAssembliesToLoad(IReadOnlyList<TracPlugin> plugins)
     {
+        List<string>? files = null;
         foreach (var plugin in plugins)
         {
             foreach (var assembly in s_managedAssemblies.GetValue(plugin, FindManagedAssemblies))
             {
                 if (!IsShared(assembly.Name))
                 {
-                    return true;
+                    (files ??= []).Add(assembly.File);
                 }
             }
         }
 
-        return false;
+        return files ?? (IReadOnlyList<string>)[];
     }
 
-    /// <summary>Loads every managed assembly of the plugin folders; files that are not managed assemblies are skipped.</summary>
-    public IReadOnlyList<Assembly> LoadPluginAssemblies()
-    {
-        var assemblies = new List<Assembly>();
-        foreach (var plugin in _plugins)
-        {
-            foreach (var assembly in s_managedAssemblies.GetValue(plugin, FindManagedAssemblies))
-            {
-                if (!IsShared(assembly.Name))
-                {
-                    assemblies.Add(LoadFromAssemblyPath(assembly.File));
-                }
-            }
-        }
-
-        return assemblies;
-    }
+    /// <summary>Loads the given files, found by <see cref="FindAssembliesToLoad"/>, into this context.</summary>
+    public IReadOnlyList<Assembly> LoadPluginAssemblies(IReadOnlyList<string> files) => files.Select(LoadFromAssemblyPath).ToArray();
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {

@@ -33,7 +33,8 @@ internal sealed class WorkerLoadContext
     /// </summary>
     public static WorkerLoadContext Create(string name, IReadOnlyList<TracPlugin> plugins)
     {
-        if (!PluginLoadContext.HoldsAssemblies(plugins))
+        var files = PluginLoadContext.FindAssembliesToLoad(plugins);
+        if (files.Count == 0)
         {
             return new WorkerLoadContext(name, plugins);
         }
@@ -41,7 +42,7 @@ internal sealed class WorkerLoadContext
         var context = new PluginLoadContext(name, plugins);
         try
         {
-            return new WorkerLoadContext(name, plugins) { _context = context, Assemblies = context.LoadPluginAssemblies() };
+            return new WorkerLoadContext(name, plugins) { _context = context, Assemblies = context.LoadPluginAssemblies(files) };
         }
         catch
         {

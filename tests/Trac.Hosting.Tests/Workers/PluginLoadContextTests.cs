@@ -22,22 +22,19 @@ public sealed class PluginLoadContextTests : IDisposable
             ("native/libgreeter.dll", "not an assembly"u8.ToArray()),
             ("content/readme.txt", "text"u8.ToArray()));
 
-        var first = new PluginLoadContext("first", [plugin]);
-        var second = new PluginLoadContext("second", [plugin]);
+        var first = WorkerLoadContext.Create("first", [plugin]);
+        var second = WorkerLoadContext.Create("second", [plugin]);
         try
         {
-            var loaded = first.LoadPluginAssemblies();
-            var again = second.LoadPluginAssemblies();
-
-            Assert.Equal(["Trac.Hosting.TestPlugin"], loaded.Select(a => a.GetName().Name));
-            Assert.Equal(["Trac.Hosting.TestPlugin"], again.Select(a => a.GetName().Name));
-            Assert.NotSame(loaded[0], again[0]);
-            Assert.Same(first, System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(loaded[0]));
+            Assert.Equal(["Trac.Hosting.TestPlugin"], first.Assemblies.Select(a => a.GetName().Name));
+            Assert.Equal(["Trac.Hosting.TestPlugin"], second.Assemblies.Select(a => a.GetName().Name));
+            Assert.NotSame(first.Assemblies[0], second.Assemblies[0]);
+            Assert.Same(first.Value, System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(first.Assemblies[0]));
         }
         finally
         {
-            first.Unload();
-            second.Unload();
+            first.Unload("first");
+            second.Unload("second");
         }
     }
 
@@ -47,17 +44,18 @@ public sealed class PluginLoadContextTests : IDisposable
         var withAssembly = Plugin("Greeter", ("Trac.Hosting.TestPlugin.dll", File.ReadAllBytes(PluginAssembly)));
         var withoutAssembly = Plugin("Theme", ("templates/site.html", "<html></html>"u8.ToArray()));
 
-        var context = new PluginLoadContext("both", [withoutAssembly, withAssembly]);
-        var empty = new PluginLoadContext("theme", [withoutAssembly]);
+        var both = WorkerLoadContext.Create("both", [withoutAssembly, withAssembly]);
+        var theme = WorkerLoadContext.Create("theme", [withoutAssembly]);
         try
         {
-            Assert.Equal(["Trac.Hosting.TestPlugin"], context.LoadPluginAssemblies().Select(a => a.GetName().Name));
-            Assert.Empty(empty.LoadPluginAssemblies());
+            Assert.Equal(["Trac.Hosting.TestPlugin"], both.Assemblies.Select(a => a.GetName().Name));
+            Assert.Empty(theme.Assemblies);
         }
         finally
         {
-            context.Unload();
-            empty.Unload();
+            Assert.NotNull(both.Unload("both"));
+            // Nothing to load: no context was made, so there is none to unload.
+            Assert.Null(theme.Unload("theme"));
         }
     }
 
