@@ -99,7 +99,6 @@ internal sealed class UnloadVerifier
 
             RunRound();
             _lastRound = _clock.GetTimestamp();
-            Volatile.Write(ref _heapAfterRound, GC.GetGCMemoryInfo().HeapSizeBytes);
             lock (_pending)
             {
                 if (_pending.Count == 0)
@@ -133,6 +132,8 @@ internal sealed class UnloadVerifier
             GC.WaitForPendingFinalizers();
         }
 
+        // Measured before anything is reported: growth that follows a report always counts towards the next round.
+        Volatile.Write(ref _heapAfterRound, GC.GetGCMemoryInfo().HeapSizeBytes);
         foreach (var unloading in batch)
         {
             _report(unloading, !unloading.Context.IsAlive);
