@@ -34,7 +34,7 @@ public class StageBenchmarks
     {
         _projects = new TracTestDirectory("trac-bench-");
         TracPipelines.CreateEnvironments(_projects.Path, 999);
-        // A plugin of templates and static files: each worker gets a load context, with no assembly to load.
+        // A plugin of templates and static files: no assembly to load, so its workers make no load context.
         _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>"), ("htdocs/site.css", "body { }")));
         _dispatchOnly = static _ => Task.CompletedTask;
         _environment = Build(t => t.ResolveEnvironment());

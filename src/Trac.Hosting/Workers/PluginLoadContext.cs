@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
@@ -16,7 +17,6 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
 {
     // The managed assemblies among each plugin's files, found once per plugin: its extracted folder never changes.
     private static readonly ConditionalWeakTable<TracPlugin, ManagedAssembly[]> s_managedAssemblies = new();
-    private static readonly System.Buffers.SearchValues<char> s_escaped = System.Buffers.SearchValues.Create(",=\"'\\ \t\r\n");
 
     private readonly IReadOnlyList<TracPlugin> _plugins;
     private readonly string[] _directories;
@@ -87,28 +87,8 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
     }
 
     // Anything the default context already has stays shared, so that types such as ITracApplication are one type. Asked
-    // at every load, since the default context keeps loading assemblies.
-    private static bool IsShared(AssemblyName name)
-    {
-        var simple = name.Name;
-        if (simple is null || simple.AsSpan().IndexOfAny(s_escaped) >= 0)
-        {
-            return Default.Assemblies.Any(a => string.Equals(a.GetName().Name, simple, StringComparison.OrdinalIgnoreCase));
-        }
-
-        // A name without characters that display names escape starts each full name as it is ("Name, Version=..."):
-        // comparing that prefix spares making an AssemblyName for every assembly of the default context.
-        foreach (var assembly in Default.Assemblies)
-        {
-            if (assembly.FullName is { } full && full.StartsWith(simple, StringComparison.OrdinalIgnoreCase) &&
-                (full.Length == simple.Length || full[simple.Length] == ','))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    // at every load, since the default context keeps loading assemblies: its names are kept up to date as it does.
+    private static bool IsShared(AssemblyName name) => name.Name is { } simple && DefaultContextNames.Contains(simple);
 
     private static ManagedAssembly[] FindManagedAssemblies(TracPlugin plugin)
     {
@@ -129,4 +109,36 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
     }
 
     private sealed record ManagedAssembly(string File, AssemblyName Name);
+
+    /// <summary>
+    /// The simple names of the default context's assemblies, followed as it loads more: a recycle asks about each plugin
+    /// assembly, and going through every assembly of the application each time cost more than loading the plugin.
+    /// </summary>
+    private static class DefaultContextNames
+    {
+        private static readonly ConcurrentDictionary<string, byte> s_names = Collect();
+
+        public static bool Contains(string name) => s_names.ContainsKey(name);
+
+        private static ConcurrentDictionary<string, byte> Collect()
+        {
+            var names = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
+            // Followed before the list is read, so that no assembly loaded meanwhile is missed.
+            AppDomain.CurrentDomain.AssemblyLoad += (_, e) => Add(names, e.LoadedAssembly);
+            foreach (var assembly in Default.Assemblies)
+            {
+                Add(names, assembly);
+            }
+
+            return names;
+        }
+
+        private static void Add(ConcurrentDictionary<string, byte> names, Assembly assembly)
+        {
+            if (GetLoadContext(assembly) == Default && assembly.GetName().Name is { } name)
+            {
+                names.TryAdd(name, 0);
+            }
+        }
+    }
 }

@@ -59,6 +59,32 @@ public sealed class PluginLoadContextTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AnAssemblyTheApplicationLoadsLater_IsSharedFromThenOn()
+    {
+        // An assembly no one has loaded yet, with a name of its own.
+        var name = $"Trac.Hosting.Tests.Late{Guid.NewGuid():N}";
+        var builder = new System.Reflection.Emit.PersistedAssemblyBuilder(new System.Reflection.AssemblyName(name), typeof(object).Assembly);
+        builder.DefineDynamicModule(name).DefineType("Late", System.Reflection.TypeAttributes.Public).CreateType();
+        using var image = new MemoryStream();
+        builder.Save(image);
+        var plugin = Plugin("Late", ($"{name}.dll", image.ToArray()));
+
+        var before = WorkerLoadContext.Create("before", [plugin]);
+        System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.Combine(plugin.Directory, $"{name}.dll"));
+        var after = WorkerLoadContext.Create("after", [plugin]);
+        try
+        {
+            Assert.Equal([name], before.Assemblies.Select(a => a.GetName().Name));
+            Assert.Empty(after.Assemblies);
+        }
+        finally
+        {
+            before.Unload("before");
+            after.Unload("after");
+        }
+    }
+
     private TracPlugin Plugin(string name, params (string Path, byte[] Content)[] files)
     {
         var directory = _folders.CreateDirectory($"{name}-{Guid.NewGuid():N}");
