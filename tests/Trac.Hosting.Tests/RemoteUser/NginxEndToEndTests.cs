@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -10,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
+using static Trac.Hosting.TestSupport.LoopbackHttp;
 
 namespace Trac.Hosting.Tests.RemoteUser;
 
@@ -65,24 +64,6 @@ public sealed class NginxEndToEndTests(NginxEndToEndTests.NginxFixture nginx) : 
 
         Assert.Equal(200, status);
         Assert.Equal("user=-;project=alpha;path=/wiki", body);
-    }
-
-    private static async Task<(int Status, string Body)> GetAsync(int port, string path, string? basic = null, string? forgedUser = null)
-    {
-        using var client = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}{path}");
-        if (basic is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
-        }
-
-        if (forgedUser is not null)
-        {
-            request.Headers.TryAddWithoutValidation("X-Remote-User", forgedUser);
-        }
-
-        using var response = await client.SendAsync(request);
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>The app and nginx, started once for the class.</summary>
@@ -247,12 +228,5 @@ public sealed class NginxEndToEndTests(NginxEndToEndTests.NginxFixture nginx) : 
 
         private static string ReadLog(string dir) =>
             File.Exists(Path.Combine(dir, "error.log")) ? File.ReadAllText(Path.Combine(dir, "error.log")) : string.Empty;
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 }
