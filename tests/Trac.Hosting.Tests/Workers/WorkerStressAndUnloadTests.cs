@@ -126,7 +126,8 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
     [Fact]
     public async Task PluginsWithoutAssemblies_MakeNoLoadContextUntilTheApplicationAsksForOne()
     {
-        _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
+        // A name of its own: load contexts are process-wide, and other tests make "trac-worker-alpha-1" too.
+        _projects.CreateEnvironment("lazytheme", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
         await using var host = await StartWithPluginsAsync();
         TracWorkerContext? worker = null;
         host.Recorder.OnDispatch = context =>
@@ -135,20 +136,20 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
             return Task.CompletedTask;
         };
 
-        Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("lazytheme").SendAsync()).StatusCode);
 
         Assert.Equal("Theme", Assert.Single(worker!.Plugins!.Plugins).Name);
         Assert.Empty(worker.PluginAssemblies);
-        Assert.DoesNotContain(AssemblyLoadContext.All, c => c.Name == "trac-worker-alpha-1");
+        Assert.DoesNotContain(AssemblyLoadContext.All, c => c.Name == "trac-worker-lazytheme-1");
         var loadContext = worker.LoadContext;
         Assert.NotNull(loadContext);
         Assert.True(loadContext.IsCollectible);
-        Assert.Equal("trac-worker-alpha-1", loadContext.Name);
+        Assert.Equal("trac-worker-lazytheme-1", loadContext.Name);
         Assert.Same(loadContext, worker.LoadContext);
         loadContext = null;
 
         // Made on demand, it is unloaded and verified like any other.
-        await host.Workers.RecycleAsync("alpha");
+        await host.Workers.RecycleAsync("lazytheme");
         var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloaded);
         Assert.Contains("#1", unloaded.Message, StringComparison.Ordinal);
     }
@@ -156,7 +157,8 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
     [Fact]
     public async Task PluginAssemblies_AreLoadedIntoTheWorkersLoadContextAtOnce()
     {
-        _projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Greeter", PluginAssembly));
+        // A name of its own, as above.
+        _projects.CreateEnvironment("eagerplugin", e => e.WithPluginAssembly("Greeter", PluginAssembly));
         await using var host = await StartWithPluginsAsync();
         TracWorkerContext? worker = null;
         host.Recorder.OnDispatch = context =>
@@ -165,9 +167,9 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
             return Task.CompletedTask;
         };
 
-        await host.Request("alpha").SendAsync();
+        await host.Request("eagerplugin").SendAsync();
 
-        var made = Assert.Single(AssemblyLoadContext.All, c => c.Name == "trac-worker-alpha-1");
+        var made = Assert.Single(AssemblyLoadContext.All, c => c.Name == "trac-worker-eagerplugin-1");
         Assert.Same(made, AssemblyLoadContext.GetLoadContext(Assert.Single(worker!.PluginAssemblies)));
         Assert.Same(made, worker.LoadContext);
     }
