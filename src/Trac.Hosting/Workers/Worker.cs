@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Environments;
