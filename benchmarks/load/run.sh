@@ -8,7 +8,7 @@
 #   - failed requests (socket errors and non-2xx answers) of every run.
 #
 # Settings (environment variables): ROUNDS (5), DURATION (10s), WARMUP (5s), THREADS (2), CONNECTIONS (32),
-# ENVIRONMENTS (1000), MAX_REQUESTS (500), PLUGIN (content: every environment has a plugin of templates and static
+# ENVIRONMENTS (1000), MAX_REQUESTS (500), MAX_REQUESTS_JITTER (0), PLUGIN (content: every environment has a plugin of templates and static
 # files; assembly: a plugin with an assembly, loaded into every worker; none), SPREAD (0: every request for one
 # environment; 1: requests cycle through all the environments, with spread.lua).
 set -euo pipefail
@@ -20,6 +20,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 ENVIRONMENTS=${ENVIRONMENTS:-1000}
 MAX_REQUESTS=${MAX_REQUESTS:-500}
+MAX_REQUESTS_JITTER=${MAX_REQUESTS_JITTER:-0}
 PLUGIN=${PLUGIN:-content}
 SPREAD=${SPREAD:-0}
 export ENVIRONMENTS
@@ -73,7 +74,7 @@ start() {
 }
 
 start bare --mode bare
-start recycling --mode trac --environments "$ENVIRONMENTS" --plugin "$PLUGIN" --max-requests "$MAX_REQUESTS"
+start recycling --mode trac --environments "$ENVIRONMENTS" --plugin "$PLUGIN" --max-requests "$MAX_REQUESTS" --max-requests-jitter "$MAX_REQUESTS_JITTER"
 start steady --mode trac --environments "$ENVIRONMENTS" --plugin "$PLUGIN" --max-requests 0
 
 path=/p$(printf '%04d' $((ENVIRONMENTS / 2)))/wiki/WikiStart

@@ -5,7 +5,7 @@
 //   --mode trac            UseTrac: ResolveEnvironment (a parent directory of --environments generated environments),
 //                          NormalizeRemoteUser (X-Remote-User trusted from 127.0.0.1), UsePluginCache (every
 //                          environment has the plugin --plugin: content (default), assembly or none), RecycleWorkers
-//                          (MaxRequests=--max-requests), Dispatch<Hello>
+//                          (MaxRequests=--max-requests, MaxRequestsJitter=--max-requests-jitter), Dispatch<Hello>
 //   --urls URL             where to listen (default http://127.0.0.1:0, a free port)
 //
 // Prints "listening <url>" once it serves, and when it stops, how many worker recycles and garbage collections it saw.
@@ -16,6 +16,7 @@ using Trac.Hosting.Workers;
 var mode = Option("--mode", "trac");
 var environments = int.Parse(Option("--environments", "1000"), CultureInfo.InvariantCulture);
 var maxRequests = int.Parse(Option("--max-requests", "500"), CultureInfo.InvariantCulture);
+var maxRequestsJitter = int.Parse(Option("--max-requests-jitter", "0"), CultureInfo.InvariantCulture);
 var plugin = Option("--plugin", "content");
 
 var builder = WebApplication.CreateSlimBuilder();
@@ -31,6 +32,7 @@ if (projects is not null)
         o.Environment.ParentDirectory = projects.Path;
         o.RemoteUser.KnownProxies.Add("127.0.0.1");
         o.Workers.MaxRequests = maxRequests;
+        o.Workers.MaxRequestsJitter = maxRequestsJitter;
     });
 }
 
