@@ -24,7 +24,7 @@ internal sealed class Worker : ITracWorker
     private readonly List<IDisposable> _subscriptions = [];
     private ServiceProvider? _services;
     private TracPluginSet? _plugins;
-    private readonly WorkerLoadContext? _loadContext;
+    private WorkerLoadContext? _loadContext;
     private volatile int _state;
     private int _active;
     private long _served;
@@ -186,6 +186,7 @@ internal sealed class Worker : ITracWorker
                 _plugins?.Release();
                 _plugins = null;
                 Unloading = _loadContext?.Unload($"worker {Key} #{Generation}");
+                _loadContext = null;
             }
         }
 

@@ -24,8 +24,11 @@ internal sealed class WorkerLoadContext
         _plugins = plugins;
     }
 
-    /// <summary>Gets the managed assemblies loaded from the plugins' folders when the worker was built.</summary>
-    public IReadOnlyList<Assembly> Assemblies { get; private init; } = [];
+    /// <summary>
+    /// Gets the managed assemblies loaded from the plugins' folders when the worker was built; none once it is unloaded
+    /// (an assembly keeps its context alive).
+    /// </summary>
+    public IReadOnlyList<Assembly> Assemblies { get; private set; } = [];
 
     /// <summary>
     /// Prepares the load context of a worker's plugins, loading their managed assemblies if they hold any; the context
@@ -85,6 +88,7 @@ internal sealed class WorkerLoadContext
             _stoppedBy ??= worker;
             context = _context;
             _context = null;
+            Assemblies = [];
         }
 
         if (context is null)

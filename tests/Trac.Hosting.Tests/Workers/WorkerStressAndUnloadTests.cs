@@ -97,6 +97,27 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ARetiredWorkerStillReferenced_DoesNotKeepItsPluginsLoaded()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Greeter", PluginAssembly));
+        await using var host = await StartWithPluginsAsync();
+        // What the host keeps of a request (the worker feature) may outlive the worker; its plugins must not.
+        ITracWorker? kept = null;
+        host.Recorder.OnDispatch = context =>
+        {
+            kept ??= context.GetTracWorker();
+            return Task.CompletedTask;
+        };
+        await host.Request("alpha").SendAsync();
+
+        await host.Workers.RecycleAsync("alpha");
+
+        var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id is Diagnostics.EventIds.WorkerUnloaded or Diagnostics.EventIds.WorkerUnloadFailed);
+        Assert.Equal(Diagnostics.EventIds.WorkerUnloaded, unloaded.EventId.Id);
+        Assert.Equal(1, kept!.Generation);
+    }
+
+    [Fact]
     public async Task WorkerThatCannotUnload_IsLoggedAndCounted()
     {
         _projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Greeter", PluginAssembly));
