@@ -123,7 +123,7 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
         private static ConcurrentDictionary<string, byte> Collect()
         {
             var names = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
-            // Followed before the list is read, so that no assembly loaded meanwhile is missed.
+            // Followed before the list is read, so that no assembly loaded meanwhile is missed; for the process's life.
             AppDomain.CurrentDomain.AssemblyLoad += (_, e) => Add(names, e.LoadedAssembly);
             foreach (var assembly in Default.Assemblies)
             {
@@ -133,9 +133,11 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
             return names;
         }
 
+        // Collectible assemblies (emitted with RunAndCollect) may go away again: the default context does not keep them,
+        // and a process emitting many would grow the set for ever.
         private static void Add(ConcurrentDictionary<string, byte> names, Assembly assembly)
         {
-            if (GetLoadContext(assembly) == Default && assembly.GetName().Name is { } name)
+            if (!assembly.IsCollectible && GetLoadContext(assembly) == Default && assembly.GetName().Name is { } name)
             {
                 names.TryAdd(name, 0);
             }

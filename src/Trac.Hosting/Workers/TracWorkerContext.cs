@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.Loader;
 using Trac.Hosting.Environments;
@@ -19,7 +20,6 @@ public sealed class TracWorkerContext
         Generation = generation;
         Plugins = plugins;
         _loadContext = loadContext;
-        PluginAssemblies = loadContext?.Assemblies ?? [];
         HostServices = hostServices;
     }
 
@@ -37,15 +37,21 @@ public sealed class TracWorkerContext
 
     /// <summary>
     /// Gets the worker's collectible load context for its plugins, or <see langword="null"/> when the worker has no
-    /// plugins. It is unloaded when the worker stops. When no plugin holds a managed assembly, it is made the first time
-    /// this property is read (a worker whose plugins are only templates and static files, and whose application never
-    /// asks for it, has no context to create, unload and collect on every recycle).
+    /// plugins. It is unloaded when the worker stops. When no plugin holds a managed assembly the application does not
+    /// already have, it is made the first time this property is read (a worker whose plugins are only templates and
+    /// static files, and whose application never asks for it, has no context to create, unload and collect on every
+    /// recycle).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The worker has stopped, and its plugins were unloaded.</exception>
+    [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     public AssemblyLoadContext? LoadContext => _loadContext?.Value;
 
-    /// <summary>Gets the managed assemblies loaded from the plugins' folders.</summary>
-    public IReadOnlyList<Assembly> PluginAssemblies { get; }
+    /// <summary>
+    /// Gets the managed assemblies loaded from the plugins' folders (assemblies the application already has are shared
+    /// with it, not loaded again, and not listed); empty once the worker has stopped, so that a context kept by the
+    /// application does not keep the stopped worker's plugins loaded.
+    /// </summary>
+    public IReadOnlyList<Assembly> PluginAssemblies => _loadContext?.Assemblies ?? [];
 
     /// <summary>Gets the host application's services, for anything a worker registration needs from it.</summary>
     public IServiceProvider HostServices { get; }

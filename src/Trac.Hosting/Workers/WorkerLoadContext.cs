@@ -6,7 +6,8 @@ namespace Trac.Hosting.Workers;
 
 /// <summary>
 /// A worker's plugin load context, made only when something needs it: at once when a plugin holds a managed assembly
-/// (it is loaded into it), otherwise when <see cref="TracWorkerContext.LoadContext"/> is first read. A collectible
+/// the application does not already have (it is loaded into it), otherwise when
+/// <see cref="TracWorkerContext.LoadContext"/> is first read. A collectible
 /// context costs its creation, its unloading and a full collection to confirm it went, on every recycle: plugins of
 /// templates and static files alone need none of that unless the application asks for the context.
 /// </summary>

@@ -391,15 +391,26 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
         catch
         {
-            // A failed attempt leaves nothing behind: its services, plugin lease and load context go.
-            (application as IDisposable)?.Dispose();
-            if (services is not null)
+            // A failed attempt leaves nothing behind: its services, plugin lease and load context go. What their
+            // disposal throws is logged, and the start's own exception is the one that tells what went wrong.
+            try
             {
-                await services.DisposeAsync();
+                (application as IDisposable)?.Dispose();
+                if (services is not null)
+                {
+                    await services.DisposeAsync();
+                }
+            }
+            catch (Exception e)
+            {
+                Log.WorkerStopFailed(_logger, slot.Key, generation, "failed start", e.Message, e);
+            }
+            finally
+            {
+                plugins?.Release();
+                loadContext?.Unload($"worker {slot.Key} #{generation}");
             }
 
-            plugins?.Release();
-            loadContext?.Unload($"worker {slot.Key} #{generation}");
             throw;
         }
     }

@@ -64,11 +64,7 @@ public sealed class PluginLoadContextTests : IDisposable
     {
         // An assembly no one has loaded yet, with a name of its own.
         var name = $"Trac.Hosting.Tests.Late{Guid.NewGuid():N}";
-        var builder = new System.Reflection.Emit.PersistedAssemblyBuilder(new System.Reflection.AssemblyName(name), typeof(object).Assembly);
-        builder.DefineDynamicModule(name).DefineType("Late", System.Reflection.TypeAttributes.Public).CreateType();
-        using var image = new MemoryStream();
-        builder.Save(image);
-        var plugin = Plugin("Late", ($"{name}.dll", image.ToArray()));
+        var plugin = Plugin("Late", ($"{name}.dll", SavedAssembly(name)));
 
         var before = WorkerLoadContext.Create("before", [plugin]);
         System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.Combine(plugin.Directory, $"{name}.dll"));
@@ -83,6 +79,37 @@ public sealed class PluginLoadContextTests : IDisposable
             before.Unload("before");
             after.Unload("after");
         }
+    }
+
+    [Fact]
+    public void AnAssemblyTheApplicationEmitsCollectibly_IsNotTakenForShared()
+    {
+        // A collectible dynamic assembly may go away again: a plugin's assembly of that name is loaded for the worker.
+        var name = $"Trac.Hosting.Tests.Emitted{Guid.NewGuid():N}";
+        var emitted = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(
+            new System.Reflection.AssemblyName(name), System.Reflection.Emit.AssemblyBuilderAccess.RunAndCollect);
+        emitted.DefineDynamicModule(name).DefineType("Emitted", System.Reflection.TypeAttributes.Public).CreateType();
+        var plugin = Plugin("Emitted", ($"{name}.dll", SavedAssembly(name)));
+
+        var worker = WorkerLoadContext.Create("emitted", [plugin]);
+        try
+        {
+            Assert.Equal([name], worker.Assemblies.Select(a => a.GetName().Name));
+            GC.KeepAlive(emitted);
+        }
+        finally
+        {
+            worker.Unload("emitted");
+        }
+    }
+
+    private static byte[] SavedAssembly(string name)
+    {
+        var builder = new System.Reflection.Emit.PersistedAssemblyBuilder(new System.Reflection.AssemblyName(name), typeof(object).Assembly);
+        builder.DefineDynamicModule(name).DefineType("Late", System.Reflection.TypeAttributes.Public).CreateType();
+        using var image = new MemoryStream();
+        builder.Save(image);
+        return image.ToArray();
     }
 
     private TracPlugin Plugin(string name, params (string Path, byte[] Content)[] files)

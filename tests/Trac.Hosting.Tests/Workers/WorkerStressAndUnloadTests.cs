@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Workers;
 
@@ -96,25 +97,65 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloadFailed);
     }
 
-    [Fact]
-    public async Task ARetiredWorkerStillReferenced_DoesNotKeepItsPluginsLoaded()
+    [Theory]
+    [InlineData("worker")]
+    [InlineData("worker context")]
+    [InlineData("worker services")]
+    public async Task ARetiredWorkerStillReferenced_DoesNotKeepItsPluginsLoaded(string what)
     {
         _projects.CreateEnvironment("alpha", e => e.WithPluginAssembly("Greeter", PluginAssembly));
         await using var host = await StartWithPluginsAsync();
-        // What the host keeps of a request (the worker feature) may outlive the worker; its plugins must not.
-        ITracWorker? kept = null;
+        // What the host or the application keeps of a worker may outlive it; its plugins must not.
+        object? kept = null;
+        TracWorkerContext? worker = null;
         host.Recorder.OnDispatch = context =>
         {
-            kept ??= context.GetTracWorker();
+            var current = context.GetTracWorker()!;
+            worker = current.Services.GetRequiredService<TracWorkerContext>();
+            kept ??= what switch
+            {
+                "worker" => current,
+                "worker context" => worker,
+                _ => current.Services,
+            };
             return Task.CompletedTask;
         };
         await host.Request("alpha").SendAsync();
+        Assert.Single(worker!.PluginAssemblies);
+        worker = null;
 
         await host.Workers.RecycleAsync("alpha");
 
         var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id is Diagnostics.EventIds.WorkerUnloaded or Diagnostics.EventIds.WorkerUnloadFailed);
         Assert.Equal(Diagnostics.EventIds.WorkerUnloaded, unloaded.EventId.Id);
-        Assert.Equal(1, kept!.Generation);
+        Assert.NotNull(kept);
+        if (kept is TracWorkerContext stopped)
+        {
+            Assert.Empty(stopped.PluginAssemblies);
+        }
+    }
+
+    [Fact]
+    public async Task AFailedStartWhoseApplicationThrowsOnDispose_StillReleasesItsPlugins()
+    {
+        _projects.CreateEnvironment("failingstart", e => e.WithPluginAssembly("Greeter", PluginAssembly));
+        var leased = new List<TracPluginSet>();
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers(o =>
+            {
+                // One attempt; the worker registration only remembers the plugin set the worker leased.
+                o.ConfigureStartPipeline = (_, _) => { };
+                o.ConfigureServices = (_, context) => leased.Add(context.Plugins!);
+            }).Dispatch<FailingApplication>())
+            .StartAsync();
+
+        Assert.Equal(503, (await host.Request("failingstart").SendAsync()).StatusCode);
+
+        // Released, so that the cache's clean-up may remove the plugins' folder once they change.
+        Assert.False(Assert.Single(leased).InUse);
+        // The start's own failure is what is reported; the failed disposal is logged beside it.
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerStartFailed && e.Message.Contains("warm-up fails", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerStopFailed && e.Message.Contains("disposal fails", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -229,6 +270,15 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         TracTestHost.CreateBuilder(_projects)
             .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers().Dispatch<TracRecordingApplication>())
             .StartAsync();
+
+    private sealed class FailingApplication : ITracApplication, IDisposable
+    {
+        public Task DispatchAsync(HttpContext context) => Task.CompletedTask;
+
+        public Task WarmUpAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("warm-up fails");
+
+        public void Dispose() => throw new InvalidOperationException("disposal fails");
+    }
 
     private static class Leak
     {
