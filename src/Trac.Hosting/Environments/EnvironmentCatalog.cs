@@ -78,6 +78,12 @@ internal sealed class EnvironmentCatalog : IDisposable
     public EnvironmentSlot GetByPath(string fullPath) =>
         _slotsByPath.GetOrAdd(fullPath, CreateSlot);
 
+    /// <summary>
+    /// Raised after a listing refresh with the path of each environment it no longer lists (removed, renamed, ignored),
+    /// on the refresh's thread: never on a request's.
+    /// </summary>
+    public event Action<string>? EnvironmentUnlisted;
+
     /// <summary>Returns a token that fires when the listing is rebuilt.</summary>
     public IChangeToken GetListingChangeToken()
     {
@@ -132,6 +138,7 @@ internal sealed class EnvironmentCatalog : IDisposable
     {
         CancellationTokenSource changed;
         Listing listing;
+        var unlisted = new List<string>();
         lock (_listingGate)
         {
             // Built under the lock, so a slow refresh can never overwrite a newer listing.
@@ -154,6 +161,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             _listing = listing;
             foreach (var removed in previous.InOrder.Where(slot => !listing.Contains(slot)))
             {
+                unlisted.Add(removed.Path);
                 // Forgotten when unlisted (and reopened if it returns); the single environment is never unlisted.
                 if (_slotsByPath.TryRemove(new KeyValuePair<string, EnvironmentSlot>(removed.Path, removed)))
                 {
@@ -167,6 +175,10 @@ internal sealed class EnvironmentCatalog : IDisposable
 
         Log.ListingRefreshed(_logger, listing.InOrder.Length);
         changed.Cancel();
+        foreach (var path in unlisted)
+        {
+            EnvironmentUnlisted?.Invoke(path);
+        }
     }
 
     private Listing BuildListing(bool logSkipped)

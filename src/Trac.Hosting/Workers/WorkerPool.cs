@@ -62,6 +62,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _metrics = metrics;
         _recycleGate = new SemaphoreSlim(options.MaxConcurrentRecycles, options.MaxConcurrentRecycles);
         _unloads = new UnloadVerifier(ReportUnloading);
+        _catalog.EnvironmentUnlisted += RetireUnlisted;
         if (options.MemoryLimit > 0)
         {
             _memoryTimer = timeProvider.CreateTimer(_ => CheckMemory(), null, options.MemoryCheckInterval, options.MemoryCheckInterval);
@@ -162,6 +163,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        _catalog.EnvironmentUnlisted -= RetireUnlisted;
         _stopping.Cancel();
         _memoryTimer?.Dispose();
         _processLifetimeTimer?.Dispose();
@@ -592,6 +594,16 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
             _ = DrainAndStopAsync(worker, reason, _options.DrainTimeout);
             slot.SignalChanged();
+        }
+    }
+
+    // A project gone from the listing answers 404 from now on: its worker, with its application, services and
+    // plugins, goes too, instead of waiting for a trigger that may never come.
+    private void RetireUnlisted(string path)
+    {
+        if (_options.Scope == WorkerScope.PerEnvironment && _slots.TryGetValue(path, out var slot) && slot.Current is { } worker)
+        {
+            Retire(slot, worker, WorkerRecycleReasons.EnvironmentRemoved);
         }
     }
 

@@ -21,6 +21,12 @@ public static class WorkerRecycleReasons
     /// <summary>The process's memory passed <see cref="WorkerOptions.MemoryLimit"/>.</summary>
     public const string MemoryLimit = "memory_limit";
 
+    /// <summary>
+    /// The environment left the multi-project listing (its directory was removed or renamed, or <c>.tracignore</c> now
+    /// hides it): its requests get 404, and its worker is retired.
+    /// </summary>
+    public const string EnvironmentRemoved = "environment_removed";
+
     /// <summary>Someone asked, through <see cref="IWorkerPool.RecycleAsync"/>.</summary>
     public const string Manual = "manual";
 }
