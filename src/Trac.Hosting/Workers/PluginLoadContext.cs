@@ -18,13 +18,11 @@ internal sealed class PluginLoadContext : AssemblyLoadContext
     // The managed assemblies among each plugin's files, found once per plugin: its extracted folder never changes.
     private static readonly ConditionalWeakTable<TracPlugin, ManagedAssembly[]> s_managedAssemblies = new();
 
-    private readonly IReadOnlyList<TracPlugin> _plugins;
     private readonly string[] _directories;
 
     public PluginLoadContext(string name, IReadOnlyList<TracPlugin> plugins)
         : base(name, isCollectible: true)
     {
-        _plugins = plugins;
         _directories = plugins.Select(p => p.Directory).ToArray();
     }
 

@@ -24,7 +24,7 @@ internal sealed class Worker : ITracWorker
     private readonly List<IDisposable> _subscriptions = [];
     private ServiceProvider? _services;
     private TracPluginSet? _plugins;
-    private WorkerLoadContext? _loadContext;
+    private readonly WorkerLoadContext? _loadContext;
     private volatile int _state;
     private int _active;
     private long _served;
@@ -185,8 +185,8 @@ internal sealed class Worker : ITracWorker
                 (Limiter as IDisposable)?.Dispose();
                 _plugins?.Release();
                 _plugins = null;
-                Unloading = _loadContext?.Unload($"worker {Key} #{Generation}");
-                _loadContext = null;
+                // The holder forgets the context and its assemblies: a worker kept by anyone keeps neither alive.
+                Unloading = _loadContext?.Unload();
             }
         }
 

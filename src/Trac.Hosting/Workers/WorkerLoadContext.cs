@@ -17,7 +17,7 @@ internal sealed class WorkerLoadContext
     private readonly string _name;
     private readonly IReadOnlyList<TracPlugin> _plugins;
     private PluginLoadContext? _context;
-    private string? _stoppedBy;
+    private bool _unloaded;
 
     private WorkerLoadContext(string name, IReadOnlyList<TracPlugin> plugins)
     {
@@ -62,11 +62,11 @@ internal sealed class WorkerLoadContext
         {
             lock (_gate)
             {
-                if (_stoppedBy is { } worker)
+                if (_unloaded)
                 {
                     throw new ObjectDisposedException(
                         nameof(TracWorkerContext.LoadContext),
-                        $"The plugin load context of {worker} was unloaded when the worker stopped: a stopped worker's plugins cannot be used. Read TracWorkerContext.LoadContext while the worker runs.");
+                        $"The plugin load context {_name} was unloaded when its worker stopped: a stopped worker's plugins cannot be used. Read TracWorkerContext.LoadContext while the worker runs.");
                 }
 
                 return _context ??= new PluginLoadContext(_name, _plugins);
@@ -78,15 +78,14 @@ internal sealed class WorkerLoadContext
     /// Unloads the context if it was made, and returns a weak reference to it for the caller to verify it is
     /// collected (<see langword="null"/> when it was never made: nothing to unload).
     /// </summary>
-    /// <param name="worker">The worker, as an error message names it if the context is asked for afterwards.</param>
     // No local outlives the call to keep the context alive.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public WeakReference? Unload(string worker)
+    public WeakReference? Unload()
     {
         PluginLoadContext? context;
         lock (_gate)
         {
-            _stoppedBy ??= worker;
+            _unloaded = true;
             context = _context;
             _context = null;
             Assemblies = [];

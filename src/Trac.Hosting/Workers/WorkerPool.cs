@@ -410,7 +410,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             finally
             {
                 plugins?.Release();
-                loadContext?.Unload($"worker {slot.Key} #{generation}");
+                loadContext?.Unload();
             }
 
             throw;

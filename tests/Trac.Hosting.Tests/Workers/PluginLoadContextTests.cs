@@ -33,8 +33,8 @@ public sealed class PluginLoadContextTests : IDisposable
         }
         finally
         {
-            first.Unload("first");
-            second.Unload("second");
+            first.Unload();
+            second.Unload();
         }
     }
 
@@ -53,9 +53,9 @@ public sealed class PluginLoadContextTests : IDisposable
         }
         finally
         {
-            Assert.NotNull(both.Unload("both"));
+            Assert.NotNull(both.Unload());
             // Nothing to load: no context was made, so there is none to unload.
-            Assert.Null(theme.Unload("theme"));
+            Assert.Null(theme.Unload());
         }
     }
 
@@ -76,8 +76,8 @@ public sealed class PluginLoadContextTests : IDisposable
         }
         finally
         {
-            before.Unload("before");
-            after.Unload("after");
+            before.Unload();
+            after.Unload();
         }
     }
 
@@ -99,7 +99,7 @@ public sealed class PluginLoadContextTests : IDisposable
         }
         finally
         {
-            worker.Unload("emitted");
+            worker.Unload();
         }
     }
 

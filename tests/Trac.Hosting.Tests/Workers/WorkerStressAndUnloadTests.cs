@@ -260,7 +260,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
         // Never made while the worker ran, it is not made once the worker has stopped either.
         var refused = Assert.Throws<ObjectDisposedException>(() => workers[0].LoadContext);
-        Assert.Contains("#1 was unloaded when the worker stopped", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("trac-worker-alpha-1 was unloaded when its worker stopped", refused.Message, StringComparison.Ordinal);
         // A worker without plugins has no load context at all.
         Assert.Empty(workers[1].Plugins!.Plugins);
         Assert.Null(workers[1].LoadContext);
