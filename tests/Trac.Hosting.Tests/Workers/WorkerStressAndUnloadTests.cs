@@ -191,16 +191,12 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         // A name of its own: load contexts are process-wide, and other tests make "trac-worker-alpha-1" too.
         _projects.CreateEnvironment("lazytheme", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
         await using var host = await StartWithPluginsAsync();
-        TracWorkerContext? worker = null;
-        host.Recorder.OnDispatch = context =>
-        {
-            worker = context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>();
-            return Task.CompletedTask;
-        };
+        var workers = RecordWorkerContexts(host);
 
         Assert.Equal(200, (await host.Request("lazytheme").SendAsync()).StatusCode);
 
-        Assert.Equal("Theme", Assert.Single(worker!.Plugins!.Plugins).Name);
+        var worker = Assert.Single(workers);
+        Assert.Equal("Theme", Assert.Single(worker.Plugins!.Plugins).Name);
         Assert.Empty(worker.PluginAssemblies);
         Assert.DoesNotContain(AssemblyLoadContext.All, c => c.Name == "trac-worker-lazytheme-1");
         var loadContext = worker.LoadContext;
@@ -222,17 +218,13 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         // A name of its own, as above.
         _projects.CreateEnvironment("eagerplugin", e => e.WithPluginAssembly("Greeter", PluginAssembly));
         await using var host = await StartWithPluginsAsync();
-        TracWorkerContext? worker = null;
-        host.Recorder.OnDispatch = context =>
-        {
-            worker = context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>();
-            return Task.CompletedTask;
-        };
+        var workers = RecordWorkerContexts(host);
 
         await host.Request("eagerplugin").SendAsync();
 
+        var worker = Assert.Single(workers);
         var made = Assert.Single(AssemblyLoadContext.All, c => c.Name == "trac-worker-eagerplugin-1");
-        Assert.Same(made, AssemblyLoadContext.GetLoadContext(Assert.Single(worker!.PluginAssemblies)));
+        Assert.Same(made, AssemblyLoadContext.GetLoadContext(Assert.Single(worker.PluginAssemblies)));
         Assert.Same(made, worker.LoadContext);
     }
 
@@ -242,16 +234,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         _projects.CreateEnvironment("alpha", e => e.WithPlugin("Theme", ("templates/site.html", "<html></html>")));
         _projects.CreateEnvironment("beta");
         await using var host = await StartWithPluginsAsync();
-        var workers = new List<TracWorkerContext>();
-        host.Recorder.OnDispatch = context =>
-        {
-            lock (workers)
-            {
-                workers.Add(context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>());
-            }
-
-            return Task.CompletedTask;
-        };
+        var workers = RecordWorkerContexts(host);
         await host.Request("alpha").SendAsync();
         await host.Request("beta").SendAsync();
 
@@ -264,6 +247,22 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         // A worker without plugins has no load context at all.
         Assert.Empty(workers[1].Plugins!.Plugins);
         Assert.Null(workers[1].LoadContext);
+    }
+
+    // The context of the worker that served each request, in order.
+    private static List<TracWorkerContext> RecordWorkerContexts(TracTestHost host)
+    {
+        var workers = new List<TracWorkerContext>();
+        host.Recorder.OnDispatch = context =>
+        {
+            lock (workers)
+            {
+                workers.Add(context.GetTracWorker()!.Services.GetRequiredService<TracWorkerContext>());
+            }
+
+            return Task.CompletedTask;
+        };
+        return workers;
     }
 
     private Task<TracTestHost> StartWithPluginsAsync() =>
