@@ -39,6 +39,7 @@ internal static class EventIds
     public const int PluginCacheUnavailable = 404;
     public const int PluginSetRefreshFailed = 405;
     public const int StalePluginRemoved = 406;
+    public const int PluginLeftoverRemoved = 407;
 
     public const int WorkerStarted = 500;
     public const int WorkerSwitched = 501;
@@ -50,4 +51,6 @@ internal static class EventIds
     public const int ProcessRecycling = 507;
     public const int WorkerUnloaded = 508;
     public const int WorkerStopFailed = 509;
+    public const int WorkerStoppedWithRequestsRunning = 510;
+    public const int WorkerAbortedRequestsReturned = 511;
 }

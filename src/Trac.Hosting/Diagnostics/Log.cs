@@ -149,6 +149,11 @@ internal static partial class Log
         EventName = nameof(EventIds.StalePluginRemoved))]
     public static partial void StalePluginRemoved(ILogger logger, string folder);
 
+    [LoggerMessage(EventIds.PluginLeftoverRemoved, LogLevel.Information,
+        "Removed '{Path}', left in the plugin cache by an extraction that did not finish.",
+        EventName = nameof(EventIds.PluginLeftoverRemoved))]
+    public static partial void PluginLeftoverRemoved(ILogger logger, string path);
+
     [LoggerMessage(EventIds.WorkerStarted, LogLevel.Information, "Started worker {Key} #{Generation} ({Reason}) in {Milliseconds} ms.",
         EventName = nameof(EventIds.WorkerStarted))]
     public static partial void WorkerStarted(ILogger logger, string key, long generation, string reason, long milliseconds);
@@ -195,4 +200,14 @@ internal static partial class Log
         "Disposing worker {Key} #{Generation} ({Reason}) failed; its plugins and load context were released all the same: {Error}",
         EventName = nameof(EventIds.WorkerStopFailed))]
     public static partial void WorkerStopFailed(ILogger logger, string key, long generation, string reason, string error, Exception exception);
+
+    [LoggerMessage(EventIds.WorkerStoppedWithRequestsRunning, LogLevel.Warning,
+        "Worker '{Key}' #{Generation} ({Reason}) is stopped with {Count} requests still running after they were aborted: they ignore the abort signal and run against disposed services until they return. The worker stays listed as Aborted until then.",
+        EventName = nameof(EventIds.WorkerStoppedWithRequestsRunning))]
+    public static partial void WorkerStoppedWithRequestsRunning(ILogger logger, string key, long generation, string reason, int count);
+
+    [LoggerMessage(EventIds.WorkerAbortedRequestsReturned, LogLevel.Information,
+        "The last aborted request of worker '{Key}' #{Generation} ({Reason}) returned; the worker is gone.",
+        EventName = nameof(EventIds.WorkerAbortedRequestsReturned))]
+    public static partial void WorkerAbortedRequestsReturned(ILogger logger, string key, long generation, string reason);
 }

@@ -22,6 +22,7 @@ internal sealed class TracMetrics : IDisposable
         DrainDuration = _meter.CreateHistogram<double>("trac.worker.drain.duration", "s", "Time from retiring a worker to its last request finishing.");
         AbortedRequests = _meter.CreateCounter<long>("trac.worker.aborted_requests", "{request}", "Requests aborted because their worker's drain timed out.");
         RejectedRequests = _meter.CreateCounter<long>("trac.worker.rejected_requests", "{request}", "Requests answered 503: queue full, breaker open or no worker could start.");
+        OutlivingRequests = _meter.CreateCounter<long>("trac.worker.outliving_requests", "{request}", "Aborted requests still running when their worker was stopped (they ignore the abort signal).");
         UnloadFailures = _meter.CreateCounter<long>("trac.worker.unload_failures", "{worker}", "Retired workers whose plugin load context was still alive after collection.");
     }
 
@@ -36,6 +37,8 @@ internal sealed class TracMetrics : IDisposable
     public Histogram<double> DrainDuration { get; }
 
     public Counter<long> AbortedRequests { get; }
+
+    public Counter<long> OutlivingRequests { get; }
 
     public Counter<long> RejectedRequests { get; }
 

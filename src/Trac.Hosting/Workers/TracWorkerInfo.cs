@@ -22,4 +22,10 @@ public enum TracWorkerState
 
     /// <summary>Its services were disposed and its plugins unloaded.</summary>
     Stopped,
+
+    /// <summary>
+    /// Its drain deadline passed and its requests were aborted, but some still run (code that ignores the abort
+    /// signal): it stays listed, with their count, until the last of them returns.
+    /// </summary>
+    Aborted,
 }

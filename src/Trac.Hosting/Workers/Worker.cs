@@ -31,6 +31,8 @@ internal sealed class Worker : ITracWorker
     private readonly bool _tracksIdleTime;
     private long _lastActivity;
     private int _recycleRequested;
+    private ITimer? _retry;
+    private volatile bool _aborted;
 
     public Worker(
         string key, TracEnvironment? environment, long generation, ServiceProvider services, ITracApplication? application,
@@ -89,6 +91,7 @@ internal sealed class Worker : ITracWorker
     public TracWorkerState State => _state switch
     {
         ServingState => TracWorkerState.Serving,
+        _ when _aborted && Volatile.Read(ref _active) > 0 => TracWorkerState.Aborted,
         DrainingState => TracWorkerState.Draining,
         _ => TracWorkerState.Stopped,
     };
@@ -133,6 +136,31 @@ internal sealed class Worker : ITracWorker
     /// <summary>Lets the count limit trigger again, after a recycle that could not start a replacement.</summary>
     public void ResetRecycleRequest() => Volatile.Write(ref _recycleRequested, 0);
 
+    /// <summary>
+    /// Arms the worker's one retry timer (a recycle that could not start a replacement): however many failures ask,
+    /// the worker holds a single timer, set to the latest delay. Nothing is armed once the worker no longer serves.
+    /// </summary>
+    public void ScheduleRetry(TimeProvider timeProvider, TimeSpan delay, Action retry)
+    {
+        lock (_subscriptions)
+        {
+            if (_state != ServingState)
+            {
+                return;
+            }
+
+            if (_retry is null)
+            {
+                _retry = timeProvider.CreateTimer(static state => ((Action)state!)(), retry, delay, Timeout.InfiniteTimeSpan);
+                _subscriptions.Add(_retry);
+            }
+            else
+            {
+                _retry.Change(delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
     public void AddSubscription(IDisposable subscription)
     {
         lock (_subscriptions)
@@ -154,7 +182,11 @@ internal sealed class Worker : ITracWorker
     }
 
     /// <summary>Aborts the requests still running after the drain deadline.</summary>
-    public void Abort() => _aborting.Cancel();
+    public void Abort()
+    {
+        _aborted = true;
+        _aborting.Cancel();
+    }
 
     /// <summary>
     /// Disposes the application and the services, releases the plugin lease and unloads the load context. Returns a

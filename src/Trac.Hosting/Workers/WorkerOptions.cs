@@ -112,8 +112,8 @@ public sealed class WorkerOptions
     /// breaker trips for one environment only), replacing the default. The builder already uses the host's
     /// <see cref="TimeProvider"/>. Code only.
     /// </summary>
-    /// <value>Unset: a <see cref="StartTimeout"/> timeout around two retries (exponential back-off with jitter from
-    /// 200 ms) and a circuit breaker that opens for 30 seconds after 3 failed starts of the key.</value>
+    /// <value>Unset: two retries (exponential back-off with jitter from 200 ms) of attempts that each get
+    /// <see cref="StartTimeout"/>, and a circuit breaker that opens for 30 seconds after 3 failed attempts in a row.</value>
     public Action<ResiliencePipelineBuilder, string>? ConfigureStartPipeline { get; set; }
 
     internal WorkerOptions Clone() => (WorkerOptions)MemberwiseClone();

@@ -20,7 +20,8 @@ namespace Trac.Hosting.Workers;
 /// <summary>
 /// The workers of one Trac pipeline, by key. Replacements are overlapped: built and warmed while the old worker
 /// serves, switched atomically, the old one drained within a deadline, disposed, and its plugins' unloading
-/// verified. A pool-wide gate caps simultaneous recycles.
+/// verified. A pool-wide gate caps the recycle starts running at once; a start that waits (for its retry back-off,
+/// for a breaker) holds no place in it.
 /// </summary>
 internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 {
@@ -38,6 +39,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TracMetrics _metrics;
     private readonly SemaphoreSlim _recycleGate;
+    private readonly ResiliencePipeline _attemptTimeout;
     private readonly ITimer? _memoryTimer;
     private readonly ITimer? _processLifetimeTimer;
     private readonly long _processRequestLimit;
@@ -61,6 +63,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _logger = logger;
         _metrics = metrics;
         _recycleGate = new SemaphoreSlim(options.MaxConcurrentRecycles, options.MaxConcurrentRecycles);
+        _attemptTimeout = new ResiliencePipelineBuilder { TimeProvider = timeProvider }.AddTimeout(options.StartTimeout).Build();
         _unloads = new UnloadVerifier(ReportUnloading);
         _catalog.EnvironmentUnlisted += RetireUnlisted;
         if (options.MemoryLimit > 0)
@@ -207,49 +210,30 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     }
 
     private WorkerSlot Slot(string key) =>
-        _slots.TryGetValue(key, out var slot) ? slot : _slots.GetOrAdd(key, k => new WorkerSlot(k, CreateStartPipeline(k)));
+        _slots.TryGetValue(key, out var slot) ? slot : _slots.GetOrAdd(key, CreateSlot);
 
-    private ResiliencePipeline CreateStartPipeline(string key)
+    private WorkerSlot CreateSlot(string key)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = _timeProvider };
         if (_options.ConfigureStartPipeline is { } configure)
         {
             configure(builder, key);
-            return builder.Build();
+            return new WorkerSlot(key, builder.Build(), breaker: null);
         }
 
-        // A timed-out attempt is a TimeoutRejectedException here (the inner timeout), so it counts for the breaker.
-        var startFailure = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or BrokenCircuitException));
-        return builder
-            .AddTimeout(_options.StartTimeout)
+        // The retries wrap attempts that each take their own StartTimeout (see AttemptAsync); a timed-out attempt
+        // counts for the breaker, an open breaker is not retried.
+        var pipeline = builder
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = startFailure,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not (OperationCanceledException or BrokenCircuitException)),
                 MaxRetryAttempts = 2,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(200),
             })
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                ShouldHandle = startFailure,
-                FailureRatio = 1.0,
-                MinimumThroughput = 3,
-                SamplingDuration = TimeSpan.FromMinutes(1),
-                BreakDuration = TimeSpan.FromSeconds(30),
-                OnOpened = _ =>
-                {
-                    Slot(key).BreakerOpen = true;
-                    return ValueTask.CompletedTask;
-                },
-                OnClosed = _ =>
-                {
-                    Slot(key).BreakerOpen = false;
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .AddTimeout(_options.StartTimeout)
             .Build();
+        return new WorkerSlot(key, pipeline, new StartBreaker(threshold: 3, TimeSpan.FromSeconds(30), _timeProvider));
     }
 
     private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, CancellationToken cancellationToken)
@@ -284,7 +268,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         await Task.Yield();
         try
         {
-            var worker = await StartAsync(slot, environment, "first_request", _stopping.Token);
+            var worker = await StartAsync(slot, environment, "first_request", gated: false, _stopping.Token);
             if (_disposed || !slot.Replace(null, worker))
             {
                 await StopAsync(worker, "shutdown");
@@ -303,7 +287,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     }
 
     /// <exception cref="WorkerUnavailableException">The start pipeline failed or its breaker is open.</exception>
-    private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, string reason, CancellationToken cancellationToken)
+    private async Task<Worker> StartAsync(WorkerSlot slot, TracEnvironment? environment, string reason, bool gated, CancellationToken cancellationToken)
     {
         var started = _timeProvider.GetTimestamp();
         // Taken before the build: a trac.ini change during the build or the warm-up still triggers a recycle.
@@ -312,8 +296,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         try
         {
             worker = await slot.StartPipeline.ExecuteAsync(
-                static (state, token) => new ValueTask<Worker>(state.Pool.CreateWorkerAsync(state.Slot, state.Environment, token)),
-                (Pool: this, Slot: slot, Environment: environment),
+                static (state, token) => new ValueTask<Worker>(state.Pool.AttemptAsync(state.Slot, state.Environment, state.Gated, token)),
+                (Pool: this, Slot: slot, Environment: environment, Gated: gated),
                 cancellationToken);
         }
         catch (BrokenCircuitException e)
@@ -346,6 +330,57 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _metrics.ActiveWorkers.Add(1);
         Log.WorkerStarted(_logger, slot.Key, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
+    }
+
+    /// <summary>
+    /// One start attempt. A recycle's attempt takes a place in the pool-wide gate for as long as it builds and warms,
+    /// and only then: the retry back-off between attempts and an open breaker hold no place, so a project that cannot
+    /// start never delays another project's recycle.
+    /// </summary>
+    private async Task<Worker> AttemptAsync(WorkerSlot slot, TracEnvironment? environment, bool gated, CancellationToken cancellationToken)
+    {
+        if (slot.Breaker?.RetryAfter() is { } retryAfter)
+        {
+            throw new BrokenCircuitException("The application of this project failed to start several times in a row.", retryAfter);
+        }
+
+        if (gated)
+        {
+            await _recycleGate.WaitAsync(cancellationToken);
+        }
+
+        try
+        {
+            if (slot.Breaker is not { } breaker)
+            {
+                return await CreateWorkerAsync(slot, environment, cancellationToken);
+            }
+
+            Worker worker;
+            try
+            {
+                // The attempt's timeout starts once it has its place: waiting for the gate is not starting.
+                worker = await _attemptTimeout.ExecuteAsync(
+                    static (state, token) => new ValueTask<Worker>(state.Pool.CreateWorkerAsync(state.Slot, state.Environment, token)),
+                    (Pool: this, Slot: slot, Environment: environment),
+                    cancellationToken);
+            }
+            catch when (!cancellationToken.IsCancellationRequested)
+            {
+                breaker.OnFailure();
+                throw;
+            }
+
+            breaker.OnSuccess();
+            return worker;
+        }
+        finally
+        {
+            if (gated)
+            {
+                _recycleGate.Release();
+            }
+        }
     }
 
     private async Task<Worker> CreateWorkerAsync(WorkerSlot slot, TracEnvironment? environment, CancellationToken cancellationToken)
@@ -520,42 +555,29 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         try
         {
-            // The herd control: other keys wait their turn here while their old workers keep serving.
-            await _recycleGate.WaitAsync();
+            Worker next;
             try
             {
-                if (_disposed || !ReferenceEquals(slot.Current, expected))
-                {
-                    return;
-                }
-
-                Worker next;
-                try
-                {
-                    next = await StartAsync(slot, LatestEnvironment(expected), reason, _stopping.Token);
-                }
-                catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
-                {
-                    // Logged by StartAsync; the old worker keeps serving, and the trigger is tried again later.
-                    RetryLater(slot, expected, reason);
-                    return;
-                }
-
-                if (!slot.Replace(expected, next))
-                {
-                    await StopAsync(next, reason);
-                    return;
-                }
-
-                _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
-                Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
-                _ = DrainAndStopAsync(expected, reason, _options.DrainTimeout);
-                slot.SignalChanged();
+                // The herd control: each attempt waits for a place in the pool-wide gate while the old worker serves.
+                next = await StartAsync(slot, LatestEnvironment(expected), reason, gated: true, _stopping.Token);
             }
-            finally
+            catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
             {
-                _recycleGate.Release();
+                // Logged by StartAsync; the old worker keeps serving, and the trigger is tried again later.
+                RetryLater(slot, expected, reason, e);
+                return;
             }
+
+            if (!slot.Replace(expected, next))
+            {
+                await StopAsync(next, reason);
+                return;
+            }
+
+            _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
+            _ = DrainAndStopAsync(expected, reason, _options.DrainTimeout);
+            slot.SignalChanged();
         }
         finally
         {
@@ -574,16 +596,25 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private void RetryLater(WorkerSlot slot, Worker worker, string reason)
+    private void RetryLater(WorkerSlot slot, Worker worker, string reason, Exception failure)
     {
         if (_disposed || !worker.IsServing)
         {
             return;
         }
 
-        // A count-limit trigger fires again with the next finished request; others are re-armed after a pause.
-        worker.ResetRecycleRequest();
-        worker.AddSubscription(_timeProvider.CreateTimer(_ => Recycle(slot, worker, reason), null, TimeSpan.FromSeconds(30), Timeout.InfiniteTimeSpan));
+        // A count-limit trigger fires again with the next finished request, unless a breaker is open: then every
+        // request would fail fast and try again. That, and every other trigger, waits for the worker's one retry
+        // timer (the breaker's remaining break, else 30 seconds), however many failures ask for it.
+        var broken = failure.InnerException is BrokenCircuitException;
+        if (reason == WorkerRecycleReasons.MaximumRequests && !broken)
+        {
+            worker.ResetRecycleRequest();
+            return;
+        }
+
+        var delay = broken && failure is WorkerUnavailableException unavailable ? unavailable.RetryAfter : TimeSpan.FromSeconds(30);
+        worker.ScheduleRetry(_timeProvider, delay, () => Recycle(slot, worker, reason));
     }
 
     /// <summary>Retires a worker without a replacement (idle): the next request of the key starts a fresh one.</summary>
@@ -624,6 +655,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         var timeout = Task.Delay(drainTimeout, clock, deadline.Token);
         // The rest (waiting, disposing, collecting) happens off the caller's path.
         await Task.Yield();
+        var outliving = 0;
         try
         {
             var finished = await Task.WhenAny(worker.Idle, timeout) == worker.Idle;
@@ -634,20 +666,45 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, reason, active);
                 _metrics.AbortedRequests.Add(active);
                 worker.Abort();
-                // Aborted requests unwind quickly; the services are disposed only once they have.
-                await FinishesWithin(worker.Idle, _options.DrainTimeout, clock);
+                // Aborted requests unwind quickly; the services are disposed only once they have, or after a grace.
+                if (!await FinishesWithin(worker.Idle, _options.DrainTimeout, clock))
+                {
+                    outliving = worker.ActiveRequests;
+                }
             }
 
             _metrics.DrainDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
+            if (outliving > 0)
+            {
+                // Said once, counted, and the worker stays listed (Aborted) until its last request returns; its
+                // unloading is verified only then, since running code keeps its plugins loaded.
+                Log.WorkerStoppedWithRequestsRunning(_logger, worker.Key, worker.Generation, reason, outliving);
+                _metrics.OutlivingRequests.Add(outliving);
+                await StopAsync(worker, reason, counted: false, verifyUnload: false);
+                _ = ForgetWhenIdleAsync(worker, reason);
+                return;
+            }
+
             await StopAsync(worker, reason, counted: false);
         }
         finally
         {
-            _retiring.TryRemove(worker, out _);
+            if (outliving == 0)
+            {
+                _retiring.TryRemove(worker, out _);
+            }
         }
     }
 
-    private async Task StopAsync(Worker worker, string reason, bool counted = true)
+    private async Task ForgetWhenIdleAsync(Worker worker, string reason)
+    {
+        await worker.Idle;
+        _retiring.TryRemove(worker, out _);
+        Log.WorkerAbortedRequestsReturned(_logger, worker.Key, worker.Generation, reason);
+        VerifyUnload(worker, reason);
+    }
+
+    private async Task StopAsync(Worker worker, string reason, bool counted = true, bool verifyUnload = true)
     {
         if (counted)
         {
@@ -665,6 +722,14 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
+        if (verifyUnload)
+        {
+            VerifyUnload(worker, reason);
+        }
+    }
+
+    private void VerifyUnload(Worker worker, string reason)
+    {
         if (worker.Unloading is { } loadContext)
         {
             _unloads.Add(new UnloadVerifier.Unloading(loadContext, worker.Key, worker.Generation, reason));

@@ -3,9 +3,12 @@ using Polly;
 
 namespace Trac.Hosting.Workers;
 
-/// <summary>One pool key: its current worker, its generation counter and its own start pipeline (and breaker).</summary>
+/// <summary>
+/// One pool key: its current worker, its generation counter and its own start pipeline, with the default pipeline's
+/// breaker (<see langword="null"/> when the application configured its own pipeline).
+/// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A CancellationTokenSource without a timer holds nothing to dispose.")]
-internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline)
+internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, StartBreaker? breaker)
 {
     private readonly object _gate = new();
     private Worker? _current;
@@ -28,8 +31,11 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline)
 
     public Worker? Current => Volatile.Read(ref _current);
 
-    /// <summary>Gets or sets whether the default pipeline's breaker is open (reported by the health check).</summary>
-    public bool BreakerOpen { get; set; }
+    /// <summary>Gets the default pipeline's breaker, if the key uses the default pipeline.</summary>
+    public StartBreaker? Breaker { get; } = breaker;
+
+    /// <summary>Gets whether the default pipeline's breaker is open (reported by the health check).</summary>
+    public bool BreakerOpen => Breaker?.IsBroken == true;
 
     public long NextGeneration() => Interlocked.Increment(ref _generation);
 
