@@ -1,11 +1,14 @@
+using System.Globalization;
 using System.IO.Compression;
+using System.Text;
 
 namespace Trac.Hosting.PluginCache;
 
 /// <summary>
 /// Checks every entry of a plugin archive before anything is written: names that could escape the target or mean
-/// something else on another file system, duplicates, and the limits that stop zip bombs. One bad entry refuses the
-/// whole archive.
+/// something else on another file system or show as another name, duplicates, and the limits that stop zip bombs
+/// (the compression ratio of each entry and of the whole archive, since entries can share one compressed block). One
+/// bad entry refuses the whole archive.
 /// </summary>
 internal static class PluginArchiveValidator
 {
@@ -17,9 +20,14 @@ internal static class PluginArchiveValidator
     };
 
     /// <summary>Returns the entries with their relative paths (with <c>/</c>), files and directories apart.</summary>
+    /// <param name="archive">The archive, open for reading.</param>
+    /// <param name="archivePath">The archive's path, for the messages.</param>
+    /// <param name="archiveLength">The size of the file <paramref name="archive"/> is read from, for the whole archive's ratio.</param>
+    /// <param name="targetRoot">The folder the entries are to be extracted into.</param>
+    /// <param name="limits">The limits in force.</param>
     /// <exception cref="UnsafePluginArchiveException">An entry is unsafe or a limit is exceeded.</exception>
     public static IReadOnlyList<(ZipArchiveEntry Entry, string RelativePath, bool IsDirectory)> Validate(
-        ZipArchive archive, string archivePath, string targetRoot, PluginArchiveLimits limits)
+        ZipArchive archive, string archivePath, long archiveLength, string targetRoot, PluginArchiveLimits limits)
     {
         var result = new List<(ZipArchiveEntry, string, bool)>();
         var files = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -77,6 +85,15 @@ internal static class PluginArchiveValidator
                 {
                     Refuse($"it is compressed more than {limits.MaxCompressionRatio}:1 (Trac:PluginCache:MaxCompressionRatio)");
                 }
+
+                // Entries whose records point at one shared block each pass the check above, however many there are.
+                if (total > limits.MaxCompressionRatio * archiveLength)
+                {
+                    Refuse(
+                        $"the archive as a whole is compressed more than {limits.MaxCompressionRatio}:1 ({total} bytes or more from a file of " +
+                        $"{archiveLength} bytes), as when entries share compressed data; pack each entry's data once, or raise the limit " +
+                        "(Trac:PluginCache:MaxCompressionRatio)");
+                }
             }
 
             directories.UnionWith(parents);
@@ -96,6 +113,17 @@ internal static class PluginArchiveValidator
         if (relative.Any(char.IsControl))
         {
             refuse("its name holds a control character");
+        }
+
+        // Such as U+202E, which shows "evil\u202Etxt.exe" as "evilexe.txt"; the remote-user rules refuse them too.
+        foreach (var rune in relative.EnumerateRunes())
+        {
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format)
+            {
+                refuse(
+                    $"its name holds the format character U+{rune.Value:X4}, invisible or changing how the name is shown; " +
+                    "rename the entry without it (Unicode category Cf)");
+            }
         }
 
         if (relative.Contains('\\', StringComparison.Ordinal))

@@ -37,13 +37,18 @@ public sealed class PluginCacheOptions
     /// <value>256 MiB.</value>
     public long MaxTotalSize { get; set; } = 256L * 1024 * 1024;
 
-    /// <summary>Gets or sets the highest compression ratio (expanded / compressed size) an entry may have.</summary>
+    /// <summary>
+    /// Gets or sets the highest compression ratio (expanded / compressed size) an entry may have; the whole archive's
+    /// expanded size may not pass this ratio times the archive's file size either (entries sharing one compressed block).
+    /// </summary>
     /// <value>100.</value>
     public double MaxCompressionRatio { get; set; } = 100;
 
     /// <summary>
     /// Gets or sets a value indicating whether extracted plugin folders that no environment references any more are
-    /// deleted after a plugin change. A folder in use by a request in flight is never deleted.
+    /// deleted after a plugin change, with the leftovers of extractions that never finished (temporary copies and
+    /// folders, and lock files of no folder, once an hour old and held by nobody). A folder in use by a request in
+    /// flight is never deleted.
     /// </summary>
     /// <value><see langword="false"/>.</value>
     public bool CleanupStale { get; set; }

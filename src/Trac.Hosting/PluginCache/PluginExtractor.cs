@@ -12,7 +12,8 @@ namespace Trac.Hosting.PluginCache;
 /// Extracts plugin archives into content-addressed folders of a cache directory: <c>&lt;name&gt;-&lt;sha256&gt;</c>,
 /// complete only with its marker file. Extraction happens once across threads (a keyed lock) and processes (a lock
 /// file), from a private copy of the archive into a temporary folder that is renamed into place after the marker is
-/// written, so a reader never sees a half-extracted plugin and a crash leaves nothing that looks complete.
+/// written, so a reader never sees a half-extracted plugin and a crash leaves nothing that looks complete. What a crash
+/// does leave (temporary names, lock files of no folder) the stale clean-up removes once old.
 /// </summary>
 internal sealed class PluginExtractor
 {
@@ -21,6 +22,12 @@ internal sealed class PluginExtractor
 
     /// <summary>The start of temporary names (extraction folders, archive copies, folders being deleted).</summary>
     public const string TemporaryPrefix = ".tmp-";
+
+    /// <summary>The end of a lock file's name, after the name of the folder it guards.</summary>
+    public const string LockSuffix = ".lock";
+
+    /// <summary>How old a temporary name or an unused lock file must be for the clean-up to remove it: far longer than an extraction takes.</summary>
+    public static readonly TimeSpan StaleAge = TimeSpan.FromHours(1);
 
     // Gates for the whole process, shared by every pipeline and host in it, striped by target folder so their
     // number stays bounded however many plugins come and go.
@@ -89,11 +96,104 @@ internal sealed class PluginExtractor
     {
         try
         {
-            return new FileStream(folder + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var fileLock = new FileStream(folder + LockSuffix, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            if (fileLock.Length == 0)
+            {
+                return fileLock;
+            }
+
+            // Retired (see RetireLock) while this was opening it: not the lock any more.
+            fileLock.Dispose();
         }
         catch (IOException)
         {
-            return null;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Releases a lock and deletes its file, for a folder that is not to be made (a refused archive) or is gone. On
+    /// Unix, where taking a lock is opening the file and then locking it, the file is deleted while still held, then
+    /// marked by making it non-empty: a waiter that opened it just before the deletion sees the mark once it gets the
+    /// lock and opens the path again, so two processes never hold one lock each. On Windows opening is locking, so
+    /// the file is released first and then deleted, unless someone took it meanwhile.
+    /// </summary>
+    public static void RetireLock(FileStream fileLock)
+    {
+        var path = fileLock.Name;
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                fileLock.Dispose();
+                File.Delete(path);
+                return;
+            }
+
+            File.Delete(path);
+            fileLock.WriteByte(1);
+            fileLock.Flush();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Kept: a lock file that stays is harmless, and the clean-up tries again.
+        }
+        finally
+        {
+            fileLock.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Removes from a cache directory what extractions that did not finish (a process killed meanwhile) left there,
+    /// once older than <see cref="StaleAge"/>: temporary files such as private copies of archives, unless open (an
+    /// extraction holds its copy open while writing and reading it), and lock files of folders that do not exist,
+    /// unless held. Temporary folders are left to the caller, which removes them like extracted folders.
+    /// </summary>
+    public void RemoveLeftovers(string cacheDirectory)
+    {
+        var now = _timeProvider.GetUtcNow();
+        foreach (var file in Directory.EnumerateFiles(cacheDirectory))
+        {
+            var name = Path.GetFileName(file);
+            try
+            {
+                if (now - File.GetLastWriteTimeUtc(file) <= StaleAge)
+                {
+                    continue;
+                }
+
+                if (name.EndsWith(LockSuffix, StringComparison.Ordinal))
+                {
+                    var folder = file[..^LockSuffix.Length];
+                    if (!Directory.Exists(folder) && TryLock(folder) is { } orphan)
+                    {
+                        // Checked again under the lock: only its holder makes the folder.
+                        if (Directory.Exists(folder))
+                        {
+                            orphan.Dispose();
+                        }
+                        else
+                        {
+                            RetireLock(orphan);
+                        }
+                    }
+                }
+                else if (name.StartsWith(TemporaryPrefix, StringComparison.Ordinal))
+                {
+                    // Opens only if no one else has it open; deleted when closed.
+                    using (new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.DeleteOnClose))
+                    {
+                    }
+
+                    Log.PluginLeftoverRemoved(_logger, file);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use, or gone meanwhile: looked at again by the next clean-up.
+            }
         }
     }
 
@@ -123,9 +223,11 @@ internal sealed class PluginExtractor
 
         var gate = s_gates[(int)((uint)StringComparer.Ordinal.GetHashCode(folder) % (uint)s_gates.Length)];
         await gate.WaitAsync(cancellationToken);
+        FileStream? fileLock = null;
+        var refused = false;
         try
         {
-            await using var fileLock = await AcquireFileLockAsync(folder + ".lock", cancellationToken);
+            fileLock = await AcquireFileLockAsync(folder + LockSuffix, cancellationToken);
             if (IsComplete(folder))
             {
                 return (new TracPlugin(name, archive, folder, hash), false);
@@ -169,8 +271,26 @@ internal sealed class PluginExtractor
                 File.Delete(copy);
             }
         }
+        catch (Exception e) when (e is UnsafePluginArchiveException or InvalidDataException)
+        {
+            // Refused until the archive (or the limits) change: no folder comes of this lock, so its file is not left behind.
+            refused = true;
+            throw;
+        }
         finally
         {
+            if (fileLock is not null)
+            {
+                if (refused)
+                {
+                    RetireLock(fileLock);
+                }
+                else
+                {
+                    await fileLock.DisposeAsync();
+                }
+            }
+
             gate.Release();
         }
     }
@@ -201,7 +321,7 @@ internal sealed class PluginExtractor
         source.Position = 0;
         using var zip = new ZipArchive(source, ZipArchiveMode.Read);
         var temporary = Path.Combine(Path.GetDirectoryName(folder)!, $"{TemporaryPrefix}{Guid.NewGuid():N}");
-        var entries = PluginArchiveValidator.Validate(zip, archive, temporary, _limits);
+        var entries = PluginArchiveValidator.Validate(zip, archive, source.Length, temporary, _limits);
 
         if (Directory.Exists(folder))
         {
@@ -308,16 +428,34 @@ internal sealed class PluginExtractor
         var started = _timeProvider.GetTimestamp();
         while (true)
         {
+            FileStream? fileLock = null;
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                fileLock = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException e) when (e is not (DirectoryNotFoundException or FileNotFoundException or PathTooLongException) &&
                 _timeProvider.GetElapsedTime(started) < _lockTimeout)
             {
                 // Another process is extracting the same archive: wait for it, then use its result.
-                await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, cancellationToken);
             }
+
+            if (fileLock is not null)
+            {
+                if (fileLock.Length == 0)
+                {
+                    return fileLock;
+                }
+
+                // Retired (see RetireLock) while this was opening it: the path names another file now, or none.
+                await fileLock.DisposeAsync();
+                if (_timeProvider.GetElapsedTime(started) >= _lockTimeout)
+                {
+                    throw new IOException(
+                        $"The lock file '{path}' is not empty, so it is not a lock this plugin cache made: delete it, and the archive is extracted again.");
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, cancellationToken);
         }
     }
 

@@ -283,19 +283,22 @@ internal sealed class PluginSetProvider : IDisposable
         {
             var name = Path.GetFileName(folder);
             var stale = name.StartsWith(PluginExtractor.TemporaryPrefix, StringComparison.Ordinal)
-                ? _timeProvider.GetUtcNow() - Directory.GetLastWriteTimeUtc(folder) > TimeSpan.FromHours(1)
+                ? _timeProvider.GetUtcNow() - Directory.GetLastWriteTimeUtc(folder) > PluginExtractor.StaleAge
                 : PluginExtractor.IsComplete(folder) && !referenced.Contains(folder);
             if (stale)
             {
                 Remove(folder);
             }
         }
+
+        // Then the files that extractions which did not finish leave: copies of archives, lock files of no folder.
+        Extractor.RemoveLeftovers(cacheDirectory);
     }
 
     private void Remove(string folder)
     {
         // Under the folder's lock (another process may be extracting it) and the pin lock (a build here may be about
-        // to use it). Renamed away first, so no one ever sees a half-deleted folder with its marker; the lock file stays.
+        // to use it). Renamed away first, so no one ever sees a half-deleted folder with its marker; then the lock retired.
         using var folderLock = PluginExtractor.TryLock(folder);
         if (folderLock is null)
         {
@@ -316,6 +319,7 @@ internal sealed class PluginSetProvider : IDisposable
             }
 
             Directory.Delete(trash, recursive: true);
+            PluginExtractor.RetireLock(folderLock);
             Log.StalePluginRemoved(_logger, folder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

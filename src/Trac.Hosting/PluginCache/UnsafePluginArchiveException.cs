@@ -15,5 +15,6 @@ internal sealed class UnsafePluginArchiveException : Exception
     public string Entry { get; }
 
     private static string Printable(string value) =>
-        string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+        string.Concat(value.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.Surrogate
+            ? $"\\u{(int)c:X4}" : c.ToString()));
 }

@@ -34,6 +34,10 @@ public sealed class PluginArchiveValidatorTests : IDisposable
     [InlineData("trailing /x", "ends with a dot or a space")]
     [InlineData(".trac-plugin-complete", "named like the marker")]
     [InlineData(".TRAC-PLUGIN-COMPLETE", "named like the marker")]
+    [InlineData("evil\u202Etxt.exe", "format character U+202E")]
+    [InlineData("lib/zero\u200Bwidth.dll", "format character U+200B")]
+    [InlineData("\uFEFFbom.txt", "format character U+FEFF")]
+    [InlineData("tag\U000E0041.txt", "format character U+E0041")]
     public void UnsafeEntryName_RefusesTheWholeArchive(string entry, string reason)
     {
         var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, "evil.zip"), ("ok.txt", "fine"), (entry, "payload"));
@@ -97,13 +101,65 @@ public sealed class PluginArchiveValidatorTests : IDisposable
     }
 
     [Fact]
+    public void FormatCharacterInAName_IsRefusedWithTheFix()
+    {
+        // Shown as "evilexe.txt" by anything that honours the right-to-left override.
+        var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, "bidi.zip"), ("evil\u202Etxt.exe", "payload"));
+
+        var error = Refuse(archive);
+
+        Assert.Contains(
+            "its name holds the format character U+202E, invisible or changing how the name is shown; " +
+            "rename the entry without it (Unicode category Cf)",
+            error.Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EntriesSharingOneCompressedBlock_AreRefusedByTheWholeArchivesRatio()
+    {
+        // 2,500 central directory records pointing at one deflated block: each entry within 100:1, the archive
+        // (about 138 KB) expanding to 240 MB, under MaxTotalSize.
+        var archive = SharedBlockArchive.Write(Path.Combine(_directory.Path, "shared.zip"), 2_500);
+        var limits = new PluginArchiveLimits(10_000, 256L * 1024 * 1024, 100);
+        using (var zip = ZipFile.OpenRead(archive))
+        {
+            Assert.Equal(2_500, zip.Entries.Count);
+            Assert.All(zip.Entries, e => Assert.InRange((double)e.Length / e.CompressedLength, 50, 100));
+            Assert.Equal(240_000_000, zip.Entries.Sum(e => e.Length));
+            Assert.InRange(new FileInfo(archive).Length, 130_000, 140_000);
+        }
+
+        var error = Refuse(archive, limits);
+
+        Assert.Contains("the archive as a whole is compressed more than 100:1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("(Trac:PluginCache:MaxCompressionRatio)", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("f0", error.Entry, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CompressibleEntriesStoredEachOnce_AreAccepted()
+    {
+        // The same text in twenty ordinary entries, each well compressed: the archive as a whole is no worse than its entries.
+        var text = string.Concat(Enumerable.Range(0, 1_000).Select(i => $"line {i}: the same words again\n"));
+        var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, "text.zip"),
+            Enumerable.Range(0, 20).Select(i => ($"doc/{i}.txt", text)).ToArray());
+        using var zip = ZipFile.OpenRead(archive);
+        Assert.All(zip.Entries, e => Assert.InRange((double)e.Length / e.CompressedLength, 10, 100));
+
+        var entries = PluginArchiveValidator.Validate(zip, archive, new FileInfo(archive).Length, Path.Combine(_directory.Path, "target"), Limits);
+
+        Assert.Equal(20, entries.Count);
+    }
+
+    [Fact]
     public void WellFormedArchive_IsAccepted()
     {
         var archive = TracPluginArchive.Write(Path.Combine(_directory.Path, "good.zip"),
             ("lib/", ""), ("lib/Plugin.dll", "binary"), ("lib/native/libx.so", "elf"), ("content/site.css", "body{}"), ("README", "hi"));
         using var zip = ZipFile.OpenRead(archive);
 
-        var entries = PluginArchiveValidator.Validate(zip, archive, Path.Combine(_directory.Path, "target"), Limits);
+        var entries = PluginArchiveValidator.Validate(zip, archive, new FileInfo(archive).Length, Path.Combine(_directory.Path, "target"), Limits);
 
         Assert.Equal(["lib", "lib/Plugin.dll", "lib/native/libx.so", "content/site.css", "README"], entries.Select(e => e.RelativePath));
         Assert.False(Directory.Exists(Path.Combine(_directory.Path, "target")));
@@ -113,7 +169,7 @@ public sealed class PluginArchiveValidatorTests : IDisposable
     {
         using var zip = ZipFile.OpenRead(archive);
         var target = Path.Combine(_directory.Path, "target");
-        var error = Assert.Throws<UnsafePluginArchiveException>(() => PluginArchiveValidator.Validate(zip, archive, target, limits ?? Limits));
+        var error = Assert.Throws<UnsafePluginArchiveException>(() => PluginArchiveValidator.Validate(zip, archive, new FileInfo(archive).Length, target, limits ?? Limits));
         Assert.False(Directory.Exists(target));
         return error;
     }

@@ -263,6 +263,53 @@ public sealed class PluginCacheStageTests : IDisposable
     }
 
     [Fact]
+    public async Task CleanupStale_RemovesOldLeftoversOfUnfinishedExtractions_ButNoneInUseOrRecent()
+    {
+        _projects.CreateEnvironment("alpha", e => e.WithPlugin("P", ("a.txt", "a")));
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o => o.PluginCache.CleanupStale = true)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(Echo))
+            .StartAsync();
+        var plugin = (await SeenAsync(host)).Plugins[0].Directory;
+        var cache = Path.Combine(_projects.Path, ".egg-cache");
+        var written = host.Time.GetUtcNow();
+        string Leftover(string name, DateTimeOffset at, int size = 1024)
+        {
+            var path = Path.Combine(cache, name);
+            File.WriteAllBytes(path, new byte[size]);
+            File.SetLastWriteTimeUtc(path, at.UtcDateTime);
+            return path;
+        }
+
+        // What a process killed while extracting leaves behind: its private copy of the archive, its temporary
+        // folder; and the lock files that clean-ups and refused archives used to leave.
+        var copy = Leftover($".tmp-{Guid.NewGuid():N}.zip", written);
+        var temporary = Directory.CreateDirectory(Path.Combine(cache, $".tmp-{Guid.NewGuid():N}")).FullName;
+        File.WriteAllText(Path.Combine(temporary, "half.dll"), "half");
+        Directory.SetLastWriteTimeUtc(temporary, written.UtcDateTime);
+        var temporaryLock = Leftover($".tmp-{Guid.NewGuid():N}.lock", written, size: 0);
+        var refusedLock = Leftover($"Evil-{new string('0', 64)}.lock", written, size: 0);
+        // As old, but open: another process is extracting from its copy.
+        var inUse = Leftover($".tmp-{Guid.NewGuid():N}.zip", written);
+        using var reading = new FileStream(inUse, FileMode.Open, FileAccess.Read, FileShare.Read);
+        host.Time.Advance(TimeSpan.FromHours(2));
+        var recent = Leftover($".tmp-{Guid.NewGuid():N}.zip", host.Time.GetUtcNow() - TimeSpan.FromMinutes(10));
+
+        await ChangeOnTheHostsClockAsync(host, () => _projects.WritePlugin("alpha", "Two", ("b.txt", "2")));
+
+        Assert.False(File.Exists(copy), "an old private copy is removed");
+        Assert.False(Directory.Exists(temporary), "an old temporary folder is removed");
+        Assert.False(File.Exists(temporaryLock), "an old temporary lock file is removed");
+        Assert.False(File.Exists(refusedLock), "an old lock file of no folder is removed");
+        Assert.Empty(Directory.EnumerateFiles(cache, ".tmp-*.lock"));
+        Assert.True(File.Exists(inUse), "a copy in use is kept");
+        Assert.True(File.Exists(recent), "a recent copy is kept");
+        Assert.True(PluginExtractor.IsComplete(plugin));
+        Assert.True(File.Exists(plugin + ".lock"), "the lock file of a folder is kept");
+        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginLeftoverRemoved && e.Message.Contains(copy, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task UsePluginCacheWithoutResolveEnvironment_IsRefusedClearly()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracTestHost.CreateBuilder(_projects).UseTrac(t => t.UsePluginCache()).StartAsync());
@@ -295,6 +342,19 @@ public sealed class PluginCacheStageTests : IDisposable
         _seen = null;
         Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
         return _seen!;
+    }
+
+    /// <summary>
+    /// Makes a change and waits until the environment's plugins have been read again, moving the host's manual clock
+    /// through the quiet period.
+    /// </summary>
+    private async Task ChangeOnTheHostsClockAsync(TracTestHost host, Action change)
+    {
+        var provider = host.Services.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.PluginCache.PluginSetProvider>().Single();
+        Assert.True(provider.TryGetState(Path.Combine(_projects.Path, "alpha"), Path.Combine(_projects.Path, ".egg-cache"), out var state));
+        var refreshed = state.GetRefreshedToken();
+        change();
+        await host.Time.AdvanceUntilAsync(refreshed.WaitAsync("the plugin refresh"), TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Makes a change and waits until the environment's plugins have been read again.</summary>

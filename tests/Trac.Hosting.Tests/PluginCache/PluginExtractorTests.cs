@@ -117,8 +117,39 @@ public sealed class PluginExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => Extractor().EnsureAsync(archive, _cache, CancellationToken.None));
 
         Assert.Contains("../cache-evil/x", error.Message, StringComparison.Ordinal);
-        // Only the folder's lock file may appear; no plugin folder, no temporary folder, nothing outside the cache.
-        Assert.Equal(before, Snapshot(_directory.Path).Where(p => !p.EndsWith(".lock", StringComparison.Ordinal)));
+        // No plugin folder, no temporary folder or copy, no lock file, nothing outside the cache.
+        Assert.Equal(before, Snapshot(_directory.Path));
+    }
+
+    [Fact]
+    public async Task EntriesSharingOneCompressedBlock_AreRefusedBeforeAnythingIsWritten()
+    {
+        var archive = SharedBlockArchive.Write(Path.Combine(_directory.Path, "plugins", "shared.zip"), 2_500);
+        var extractor = new PluginExtractor(new(10_000, 256L * 1024 * 1024, 100), null, TimeProvider.System, TimeSpan.FromSeconds(30), NullLogger.Instance);
+
+        var error = await Assert.ThrowsAsync<UnsafePluginArchiveException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
+
+        Assert.Contains("the archive as a whole is compressed more than 100:1", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache));
+    }
+
+    [Fact]
+    public async Task LockFileThatIsNotEmpty_IsNeverTakenAsTheLock()
+    {
+        // A lock file its last holder deleted and marked; a waiter that opened it just before the deletion must
+        // not take it as the lock, since the path may already name another one.
+        var archive = Archive("p", ("a.txt", "a"));
+        var time = new ManualTimeProvider();
+        var extractor = new PluginExtractor(Limits, null, time, TimeSpan.FromSeconds(5), NullLogger.Instance);
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(archive))).ToLowerInvariant();
+        var folder = Path.Combine(_cache, PluginExtractor.FolderName("p", hash));
+        File.WriteAllBytes(folder + ".lock", [1]);
+
+        var extracting = extractor.EnsureAsync(archive, _cache, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<IOException>(() => time.AdvanceUntilAsync(extracting, TimeSpan.FromMilliseconds(50)));
+
+        Assert.Contains($"The lock file '{folder}.lock' is not empty", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
@@ -131,8 +162,8 @@ public sealed class PluginExtractorTests : IDisposable
         var error = await Assert.ThrowsAnyAsync<Exception>(() => Extractor().EnsureAsync(archive, _cache, CancellationToken.None));
 
         Assert.True(error is UnsafePluginArchiveException or InvalidDataException, error.ToString());
-        Assert.DoesNotContain(Directory.EnumerateDirectories(_cache), d => PluginExtractor.IsComplete(d));
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_cache), e => Path.GetFileName(e).StartsWith(".tmp-", StringComparison.Ordinal));
+        // Neither a folder nor a temporary folder or copy, nor the lock file.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache));
     }
 
     [Fact]
@@ -217,7 +248,7 @@ public sealed class PluginExtractorTests : IDisposable
         await Assert.ThrowsAsync<InvalidDataException>(() => extractor.EnsureAsync(archive, _cache, CancellationToken.None));
 
         Assert.Equal(1, attempts);
-        Assert.Empty(Directory.EnumerateDirectories(_cache));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache));
     }
 
     [Fact]
