@@ -110,7 +110,8 @@ public sealed class WorkerOptions
     /// <summary>
     /// Gets or sets a delegate that builds the resilience pipeline a worker starts in, once per key (so a circuit
     /// breaker trips for one environment only), replacing the default. The builder already uses the host's
-    /// <see cref="TimeProvider"/>. Code only.
+    /// <see cref="TimeProvider"/>. Code only. Each attempt of a recycle waits inside the pipeline for its place among
+    /// the <see cref="MaxConcurrentRecycles"/>, so a timeout of yours counts that wait as well.
     /// </summary>
     /// <value>Unset: two retries (exponential back-off with jitter from 200 ms) of attempts that each get
     /// <see cref="StartTimeout"/>, and a circuit breaker that opens for 30 seconds after 3 failed attempts in a row.</value>
