@@ -31,6 +31,7 @@ internal static class EventIds
     public const int LoginWithoutAuthentication = 303;
     public const int HeaderSourceTrustsNoProxy = 304;
     public const int LookAlikeHeaderRemoved = 305;
+    public const int RemoteUserRefusalsSummarized = 306;
 
     public const int InsecurePluginCacheAccepted = 400;
     public const int PluginExtracted = 401;

@@ -84,12 +84,12 @@ internal static partial class Log
         EventName = nameof(EventIds.EnvironmentSelectionMissing))]
     public static partial void EnvironmentSelectionMissing(ILogger logger, string path);
 
-    [LoggerMessage(EventIds.RemoteUserMalformed, LogLevel.Warning,
+    [LoggerMessage(EventIds.RemoteUserMalformed, LogLevel.Debug,
         "Refused a malformed remote user from {Source} with 400 ({Reason}): \"{Value}\"",
         EventName = nameof(EventIds.RemoteUserMalformed))]
     public static partial void RemoteUserMalformed(ILogger logger, RemoteUser.RemoteUserSource source, string reason, string value);
 
-    [LoggerMessage(EventIds.RemoteUserRefused, LogLevel.Warning,
+    [LoggerMessage(EventIds.RemoteUserRefused, LogLevel.Debug,
         "Refused the remote user from {Source} with 403 ({Reason}): \"{Value}\"",
         EventName = nameof(EventIds.RemoteUserRefused))]
     public static partial void RemoteUserRefused(ILogger logger, RemoteUser.RemoteUserSource source, string reason, string value);
@@ -116,6 +116,13 @@ internal static partial class Log
         "Removed the header '{Header}', a look-alike of the user header that CGI-style gateways would confuse with it.",
         EventName = nameof(EventIds.LookAlikeHeaderRemoved))]
     public static partial void LookAlikeHeaderRemoved(ILogger logger, string header);
+
+    [LoggerMessage(EventIds.RemoteUserRefusalsSummarized, LogLevel.Warning,
+        "Remote user values refused with {StatusCode} for {Reason} ({Description}) since the last such warning: {Count}. Each refusal is " +
+        "logged at Debug level only (events RemoteUserMalformed, RemoteUserRefused) and counted in trac.remote_user.refusals; this " +
+        "warning is written at most once every {Interval} for each reason.",
+        EventName = nameof(EventIds.RemoteUserRefusalsSummarized))]
+    public static partial void RemoteUserRefusalsSummarized(ILogger logger, long count, int statusCode, string reason, string description, TimeSpan interval);
 
     [LoggerMessage(EventIds.InsecurePluginCacheAccepted, LogLevel.Warning,
         "SECURITY: the plugin cache directory '{Directory}' is writable by group or others (mode {Mode}) and is used anyway because " +

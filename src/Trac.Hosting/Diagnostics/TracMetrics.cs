@@ -24,6 +24,7 @@ internal sealed class TracMetrics : IDisposable
         RejectedRequests = _meter.CreateCounter<long>("trac.worker.rejected_requests", "{request}", "Requests answered 503: queue full, breaker open or no worker could start.");
         OutlivingRequests = _meter.CreateCounter<long>("trac.worker.outliving_requests", "{request}", "Aborted requests still running when their worker was stopped (they ignore the abort signal).");
         UnloadFailures = _meter.CreateCounter<long>("trac.worker.unload_failures", "{worker}", "Retired workers whose plugin load context was still alive after collection.");
+        RemoteUserRefusals = _meter.CreateCounter<long>("trac.remote_user.refusals", "{refusal}", "Remote user values refused with 400 or 403, by reason.");
     }
 
     public Counter<long> Requests { get; }
@@ -43,6 +44,9 @@ internal sealed class TracMetrics : IDisposable
     public Counter<long> RejectedRequests { get; }
 
     public Counter<long> UnloadFailures { get; }
+
+    /// <summary>Gets the refusals of remote user values, tagged <c>trac.remote_user.refusal.reason</c>.</summary>
+    public Counter<long> RemoteUserRefusals { get; }
 
     public void Dispose() => _meter.Dispose();
 }

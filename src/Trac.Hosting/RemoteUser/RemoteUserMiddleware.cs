@@ -13,7 +13,8 @@ namespace Trac.Hosting.RemoteUser;
 /// <summary>
 /// The remote-user normalization stage: takes the user name from the configured sources, in order, brings it to
 /// its canonical spelling, and makes <see cref="ITracRemoteUserFeature"/> and <c>HttpContext.User</c> agree on
-/// it. Refused values end the request with a fixed 400 or 403 that never echoes them.
+/// it. Refused values end the request with a fixed 400 or 403 that never echoes them, and are counted and logged by
+/// <see cref="RemoteUserRefusals"/>.
 /// </summary>
 internal sealed class RemoteUserMiddleware
 {
@@ -32,14 +33,16 @@ internal sealed class RemoteUserMiddleware
     private readonly RequestDelegate _next;
     private readonly RemoteUserSettings _settings;
     private readonly ILogger _logger;
+    private readonly RemoteUserRefusals _refusals;
     private readonly AcceptedUsers _accepted = new();
     private int _loginWarned;
 
-    public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger)
+    public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger, TimeProvider timeProvider, TracMetrics metrics)
     {
         _next = next;
         _settings = settings;
         _logger = logger;
+        _refusals = new RemoteUserRefusals(logger, timeProvider, metrics);
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -69,16 +72,16 @@ internal sealed class RemoteUserMiddleware
                 return AcceptAsync(context, known);
             }
 
-            var result = repeated ? RemoteUserResult.Malformed("the header was sent more than once") : _settings.Normalizer.Normalize(raw);
+            var result = repeated ? RemoteUserResult.Malformed(RemoteUserRefusalReason.RepeatedHeader) : _settings.Normalizer.Normalize(raw);
             switch (result.Outcome)
             {
                 case RemoteUserOutcome.User:
                     return AcceptAsync(context, _accepted.Add(source, raw, result.Name!));
                 case RemoteUserOutcome.Malformed:
-                    Log.RemoteUserMalformed(_logger, source, result.Reason!, Escape(raw));
+                    _refusals.Record(source, result, raw);
                     return TracResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "text/plain; charset=utf-8", s_malformedBody);
                 case RemoteUserOutcome.Refused:
-                    Log.RemoteUserRefused(_logger, source, result.Reason!, Escape(raw));
+                    _refusals.Record(source, result, raw);
                     return TracResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "text/plain; charset=utf-8", s_refusedBody);
                 default:
                     // Empty or anonymous: not a user (the seeds' IIS fix); the next source may still have one.
@@ -145,7 +148,12 @@ internal sealed class RemoteUserMiddleware
         if (!_settings.Proxies.IsTrusted(peer))
         {
             headers.Remove(_settings.HeaderName);
-            Log.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                // Any client can send the header: Debug only, and the peer's text made only when it is written.
+                Log.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
+            }
+
             return (null, false);
         }
 
@@ -187,7 +195,11 @@ internal sealed class RemoteUserMiddleware
             foreach (var name in lookAlikes)
             {
                 headers.Remove(name);
-                Log.LookAlikeHeaderRemoved(_logger, name);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    // The name is the client's: Debug only, escaped.
+                    Log.LookAlikeHeaderRemoved(_logger, Escape(name));
+                }
             }
         }
     }

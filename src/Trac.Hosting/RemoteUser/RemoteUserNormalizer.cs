@@ -43,25 +43,25 @@ internal sealed class RemoteUserNormalizer
         // Bound the work before looking closer: the cap applies to the raw value too.
         if (raw.Length - 64 > _maxLength)
         {
-            return RemoteUserResult.Malformed("longer than the maximum length");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.TooLong);
         }
 
         // Checked before trimming: a trailing CR/LF is an injection attempt, not a blank to forgive.
         if (HasControlOrFormatCharacter(raw))
         {
-            return RemoteUserResult.Malformed("control or format character");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.ControlCharacter);
         }
 
         var name = raw.Trim();
 
         if (name == "(null)")
         {
-            return RemoteUserResult.Malformed("the literal '(null)'");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.NullLiteral);
         }
 
         if (name.Contains(',', StringComparison.Ordinal))
         {
-            return RemoteUserResult.Malformed("a comma-separated list");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.List);
         }
 
         if (s_anonymousLogons.Contains(name, StringComparer.OrdinalIgnoreCase))
@@ -74,14 +74,14 @@ internal sealed class RemoteUserNormalizer
         {
             if (name.IndexOf('\\', backslash + 1) >= 0)
             {
-                return RemoteUserResult.Malformed(@"more than one '\'");
+                return RemoteUserResult.Malformed(RemoteUserRefusalReason.NestedDomain);
             }
 
             if (_stripDomain)
             {
                 if (_localDomains.Length > 0 && !_localDomains.Contains(name[..backslash].Trim(), StringComparer.OrdinalIgnoreCase))
                 {
-                    return RemoteUserResult.Refused("a domain that is not listed as local");
+                    return RemoteUserResult.Refused(RemoteUserRefusalReason.ForeignDomain);
                 }
 
                 name = name[(backslash + 1)..].Trim();
@@ -95,19 +95,19 @@ internal sealed class RemoteUserNormalizer
             var realm = name[(at + 1)..].Trim();
             if (user.Length == 0 || realm.Length == 0 || user.Contains('@', StringComparison.Ordinal))
             {
-                return RemoteUserResult.Malformed("not of the form user@REALM");
+                return RemoteUserResult.Malformed(RemoteUserRefusalReason.MalformedPrincipal);
             }
 
             if (user.Contains('/', StringComparison.Ordinal))
             {
-                return RemoteUserResult.Refused("a multi-component principal");
+                return RemoteUserResult.Refused(RemoteUserRefusalReason.MultiComponentPrincipal);
             }
 
             if (_localRealms.Length > 0)
             {
                 if (!_localRealms.Contains(realm, StringComparer.OrdinalIgnoreCase))
                 {
-                    return RemoteUserResult.Refused("a realm that is not listed as local");
+                    return RemoteUserResult.Refused(RemoteUserRefusalReason.ForeignRealm);
                 }
 
                 name = user;
@@ -117,7 +117,7 @@ internal sealed class RemoteUserNormalizer
         // What stripping uncovered gets the same checks as the whole value had.
         if (name == "(null)")
         {
-            return RemoteUserResult.Malformed("the literal '(null)'");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.NullLiteral);
         }
 
         if (s_anonymousLogons.Contains(name, StringComparer.OrdinalIgnoreCase))
@@ -128,22 +128,22 @@ internal sealed class RemoteUserNormalizer
         name = Fold(name.Normalize(NormalizationForm.FormC));
         if (name.Length == 0)
         {
-            return RemoteUserResult.Malformed("no user name left after stripping");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.EmptyAfterStripping);
         }
 
         if (name.Length > _maxLength)
         {
-            return RemoteUserResult.Malformed("longer than the maximum length");
+            return RemoteUserResult.Malformed(RemoteUserRefusalReason.TooLong);
         }
 
         if (!_allowMachineAccounts && name[^1] == '$')
         {
-            return RemoteUserResult.Refused("a machine account");
+            return RemoteUserResult.Refused(RemoteUserRefusalReason.MachineAccount);
         }
 
         if (s_reservedNames.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
-            return RemoteUserResult.Refused("a name Trac reserves for a group");
+            return RemoteUserResult.Refused(RemoteUserRefusalReason.ReservedName);
         }
 
         return RemoteUserResult.User(name);

@@ -247,7 +247,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("(null)", 400, "Bad Request: the remote user name is malformed.")]
     [InlineData("alice,mallory", 400, "Bad Request: the remote user name is malformed.")]
     [InlineData("ali\u202Ece", 400, "Bad Request: the remote user name is malformed.")]
-    public async Task RefusedValues_GetAFixedResponseAndAnEscapedWarning(string value, int status, string message)
+    public async Task RefusedValues_GetAFixedResponse_AnEscapedDebugEntry_AndAWarningWithoutTheValue(string value, int status, string message)
     {
         await using var host = await Host().StartAsync();
 
@@ -257,8 +257,13 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         Assert.Equal(message, response.Body);
         Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(message).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers["Content-Length"]);
         var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
-        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Debug, entry.Level);
         Assert.DoesNotContain('\u202E', entry.Message);
+        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserRefusalsSummarized);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.StartsWith($"Remote user values refused with {status} for ", warning.Message, StringComparison.Ordinal);
+        Assert.Contains(" since the last such warning: 1. ", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]

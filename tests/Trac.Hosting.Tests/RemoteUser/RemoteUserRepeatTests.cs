@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Logging.Abstractions;
+using Trac.Hosting.Diagnostics;
 using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Testing;
 
 namespace Trac.Hosting.Tests.RemoteUser;
 
@@ -15,6 +17,9 @@ namespace Trac.Hosting.Tests.RemoteUser;
 /// </summary>
 public sealed class RemoteUserRepeatTests
 {
+    // Its own meter factory: these measurements stay out of every test host's.
+    private static readonly TracMetrics s_metrics = new(new TestMeterFactory());
+
     [Theory]
     [InlineData("X_Remote_User")]
     [InlineData("X-Remote_User")]
@@ -95,7 +100,9 @@ public sealed class RemoteUserRepeatTests
                 return Task.CompletedTask;
             },
             RemoteUserSettings.Create(options),
-            NullLogger.Instance);
+            NullLogger.Instance,
+            TimeProvider.System,
+            s_metrics);
         var context = Context(("X-Remote-User", "alice"));
 
         await middleware.InvokeAsync(context);
@@ -177,7 +184,9 @@ public sealed class RemoteUserRepeatTests
                 return Task.CompletedTask;
             },
             RemoteUserSettings.Create(options),
-            NullLogger.Instance);
+            NullLogger.Instance,
+            TimeProvider.System,
+            s_metrics);
         return (middleware, seen);
     }
 
