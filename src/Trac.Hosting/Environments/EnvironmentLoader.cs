@@ -5,10 +5,14 @@ namespace Trac.Hosting.Environments;
 
 /// <summary>
 /// Opens an environment directory the way Trac's <c>open_environment</c> does: checks <c>VERSION</c>, then reads
-/// and parses <c>conf/trac.ini</c>, with Trac's error messages.
+/// and parses <c>conf/trac.ini</c>, with Trac's error messages. Each failure also has a message for clients that names
+/// the environment and the file inside it instead of their absolute paths.
 /// </summary>
 internal static class EnvironmentLoader
 {
+    /// <summary>The file of an environment's configuration, relative to the environment, as clients are shown it.</summary>
+    internal const string ConfigurationFile = "conf/trac.ini";
+
     public static EnvironmentState Load(string name, string path, Uri? baseUrl, TimeProvider timeProvider)
     {
         string firstLine;
@@ -19,12 +23,13 @@ internal static class EnvironmentLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return EnvironmentState.Failed($"No Trac environment found at {path}", e.Message);
+            return EnvironmentState.Failed($"No Trac environment found at {path}", $"No Trac environment found at '{name}'", e.Message);
         }
 
         if (!string.Equals(firstLine, TracEnvironment.VersionString, StringComparison.Ordinal))
         {
-            return EnvironmentState.Failed($"Unknown Trac environment type '{firstLine}'");
+            var unknown = $"Unknown Trac environment type '{firstLine}'";
+            return EnvironmentState.Failed(unknown, unknown);
         }
 
         var iniPath = System.IO.Path.Combine(path, "conf", "trac.ini");
@@ -35,15 +40,18 @@ internal static class EnvironmentLoader
         }
         catch (Exception e) when ((e is FileNotFoundException or DirectoryNotFoundException) && !Directory.Exists(iniPath))
         {
-            return EnvironmentState.Failed($"The configuration file is not found at {iniPath}", e.Message);
+            return EnvironmentState.Failed(
+                $"The configuration file is not found at {iniPath}", $"The configuration file is not found at {ConfigurationFile}", e.Message);
         }
         catch (FileNotFoundException) when (Directory.Exists(iniPath))
         {
-            return EnvironmentState.Failed($"The configuration file {iniPath} cannot be read", "it is a directory");
+            return EnvironmentState.Failed(
+                $"The configuration file {iniPath} cannot be read", $"The configuration file {ConfigurationFile} cannot be read", "it is a directory");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return EnvironmentState.Failed($"The configuration file {iniPath} cannot be read", e.Message);
+            return EnvironmentState.Failed(
+                $"The configuration file {iniPath} cannot be read", $"The configuration file {ConfigurationFile} cannot be read", e.Message);
         }
 
         IConfiguration configuration;
@@ -55,7 +63,8 @@ internal static class EnvironmentLoader
         }
         catch (FormatException e)
         {
-            return EnvironmentState.Failed($"The configuration file {iniPath} is not valid INI", e.Message);
+            return EnvironmentState.Failed(
+                $"The configuration file {iniPath} is not valid INI", $"The configuration file {ConfigurationFile} is not valid INI", e.Message);
         }
 
         return EnvironmentState.Opened(new TracEnvironment(name, path, configuration, timeProvider.GetUtcNow(), baseUrl));

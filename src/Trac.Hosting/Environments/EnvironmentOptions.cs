@@ -105,6 +105,18 @@ public sealed class EnvironmentOptions
     /// <value>30 seconds.</value>
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets a value indicating whether responses show environments' absolute server paths, as Trac does: the
+    /// <c>500 Trac Error</c> of an environment that does not open and the errors in the project index (HTML and JSON)
+    /// then carry Trac's exact message (<c>No Trac environment found at /srv/trac/broken</c>). Otherwise they name the
+    /// environment, or the file inside it (<c>No Trac environment found at 'broken'</c>, <c>The configuration file is
+    /// not found at conf/trac.ini</c>). The log has the full message either way; the operating-system detail of the
+    /// error goes to the log only.
+    /// </summary>
+    /// <value>Unset by default: paths are shown only when the host environment is <c>Development</c>
+    /// (<c>IHostEnvironment.IsDevelopment()</c>).</value>
+    public bool? ShowServerPaths { get; set; }
+
     internal EnvironmentOptions Clone()
     {
         var clone = new EnvironmentOptions
@@ -118,6 +130,7 @@ public sealed class EnvironmentOptions
             NamePattern = NamePattern,
             Selector = Selector,
             UsePollingFileWatcher = UsePollingFileWatcher,
+            ShowServerPaths = ShowServerPaths,
         };
         Lists.CopyTo(Paths, clone.Paths);
         return clone;

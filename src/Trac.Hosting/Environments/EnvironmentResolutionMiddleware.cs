@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
 
@@ -20,17 +21,31 @@ internal sealed class EnvironmentResolutionMiddleware
     private readonly ProjectIndex _index;
     private readonly EnvironmentSettings _settings;
     private readonly ILogger _logger;
+    private readonly bool _showServerPaths;
     private int _routingWarned;
     private int _selectionMissingWarned;
 
-    public EnvironmentResolutionMiddleware(RequestDelegate next, EnvironmentCatalog catalog, ProjectIndex index, ILogger logger)
+    public EnvironmentResolutionMiddleware(
+        RequestDelegate next, EnvironmentCatalog catalog, ProjectIndex index, ILogger logger, IHostEnvironment? hostEnvironment = null)
     {
         _next = next;
         _catalog = catalog;
         _index = index;
         _settings = catalog.Settings;
         _logger = logger;
+        _showServerPaths = _settings.ShowServerPaths ?? hostEnvironment?.IsDevelopment() == true;
     }
+
+    /// <summary>
+    /// Returns <c>/name</c> for an environment's segment of <c>PathBase</c> and of the index's links, such that
+    /// <see cref="PathString.ToUriComponent"/> links to that environment. <see cref="PathString"/> takes a <c>%</c> that
+    /// starts a valid escape as already escaped (<c>/x%41</c> would link to <c>xA</c>), so a name's <c>%</c> is kept as
+    /// <c>%25</c>, as in Trac's <c>SCRIPT_NAME</c>.
+    /// </summary>
+    internal static PathString SegmentOf(EnvironmentSlot slot) =>
+        slot.Name.Contains('%', StringComparison.Ordinal)
+            ? new PathString("/" + slot.Name.Replace("%", "%25", StringComparison.Ordinal))
+            : slot.Segment;
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -90,7 +105,7 @@ internal sealed class EnvironmentResolutionMiddleware
             var name = value.AsSpan(start, nameEnd - start);
             if (name.IsEmpty)
             {
-                return _index.WriteAsync(context, AfterBasePath(originalPathBase, originalPath, baseEnd, out _), _catalog.Environments);
+                return _index.WriteAsync(context, AfterBasePath(originalPathBase, originalPath, baseEnd, out _), _catalog.Environments, _showServerPaths);
             }
 
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern) || !_catalog.TryFind(name, out slot))
@@ -104,7 +119,7 @@ internal sealed class EnvironmentResolutionMiddleware
         if (state.Environment is not { } environment)
         {
             Log.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
-            return TracResponses.WriteTracErrorAsync(context, state.Error!);
+            return TracResponses.WriteTracErrorAsync(context, state.ErrorFor(_showServerPaths)!);
         }
 
         // The same request as the slot's previous one (a client polling, a health probe) reuses its feature and its
@@ -115,7 +130,7 @@ internal sealed class EnvironmentResolutionMiddleware
             var pathBase = AfterBasePath(originalPathBase, originalPath, baseEnd, out var path);
             if (nameEnd >= 0)
             {
-                pathBase = pathBase.Add(slot.Segment);
+                pathBase = pathBase.Add(SegmentOf(slot));
                 path = nameEnd < value.Length ? new PathString(value[nameEnd..]) : s_root;
             }
 

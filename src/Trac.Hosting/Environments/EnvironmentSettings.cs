@@ -45,6 +45,9 @@ internal sealed class EnvironmentSettings
 
     public bool UsePollingFileWatcher { get; private init; }
 
+    /// <summary>Gets whether responses show absolute server paths; <see langword="null"/>: in <c>Development</c> only.</summary>
+    public bool? ShowServerPaths { get; private init; }
+
     public string ContentRoot { get; private init; } = string.Empty;
 
     public bool IsMultiProject => ParentDirectory is not null || Paths.Count > 0;
@@ -111,6 +114,7 @@ internal sealed class EnvironmentSettings
             NamePattern = CreateNamePattern(options.NamePattern),
             Selector = options.Selector,
             UsePollingFileWatcher = polling,
+            ShowServerPaths = options.ShowServerPaths,
         };
     }
 

@@ -13,7 +13,8 @@ namespace Trac.Hosting.Environments;
 
 /// <summary>
 /// The project index shown for <c>/</c> in the multi-project modes: Trac's <c>Available Projects</c> page, the
-/// same list as JSON for <c>Accept: application/json</c>, or a custom template. Every value is encoded.
+/// same list as JSON for <c>Accept: application/json</c>, or a custom template. Every value is encoded; an
+/// environment's error names no absolute server path unless <see cref="EnvironmentOptions.ShowServerPaths"/> says so.
 /// </summary>
 /// <remarks>
 /// A custom template is a UTF-8 file in which these placeholders are replaced: <c>{{title}}</c> (the page title),
@@ -62,10 +63,15 @@ internal sealed class ProjectIndex : IDisposable
         _templateReload?.Dispose();
     }
 
-    public Task WriteAsync(HttpContext context, PathString pathBase, IReadOnlyList<EnvironmentSlot> environments)
+    public Task WriteAsync(HttpContext context, PathString pathBase, IReadOnlyList<EnvironmentSlot> environments, bool showServerPaths)
     {
         var entries = environments
-            .Select(slot => new Entry(slot, slot.State, pathBase.Add(slot.Segment).ToUriComponent()))
+            .Select(slot =>
+            {
+                var state = slot.State;
+                var href = pathBase.Add(EnvironmentResolutionMiddleware.SegmentOf(slot)).ToUriComponent();
+                return new Entry(slot, state, href, state.ErrorFor(showServerPaths));
+            })
             .OrderBy(entry => entry.DisplayName.ToLowerInvariant(), StringComparer.Ordinal)
             .ThenBy(entry => entry.Slot.Name, StringComparer.Ordinal)
             .ToList();
@@ -126,7 +132,7 @@ internal sealed class ProjectIndex : IDisposable
             else
             {
                 html.Append("<li><small>").Append(WebUtility.HtmlEncode(entry.Slot.Name)).Append(": <em>Error</em> <br>(")
-                    .Append(WebUtility.HtmlEncode(entry.State.Error)).Append(")</small></li>\n");
+                    .Append(WebUtility.HtmlEncode(entry.Error)).Append(")</small></li>\n");
             }
         }
 
@@ -157,7 +163,7 @@ internal sealed class ProjectIndex : IDisposable
                     json.WriteNull("href");
                     json.WriteNull("projectName");
                     json.WriteNull("description");
-                    json.WriteString("error", entry.State.Error);
+                    json.WriteString("error", entry.Error);
                 }
 
                 json.WriteEndObject();
@@ -183,7 +189,7 @@ internal sealed class ProjectIndex : IDisposable
         }
     }
 
-    private sealed record Entry(EnvironmentSlot Slot, EnvironmentState State, string Href)
+    private sealed record Entry(EnvironmentSlot Slot, EnvironmentState State, string Href, string? Error)
     {
         public string DisplayName => State.Environment?.ProjectName ?? Slot.Name;
     }

@@ -16,7 +16,10 @@ internal sealed class TracEnvironmentFeature(
 
     public PathString OriginalPath { get; } = originalPath;
 
-    /// <summary>Gets the <c>PathBase</c> inside the Trac pipeline (with the environment's segment, in the multi-project modes).</summary>
+    /// <summary>
+    /// Gets the <c>PathBase</c> inside the Trac pipeline (with the environment's segment, in the multi-project modes; a
+    /// <c>%</c> of the name is <c>%25</c> there, so links built from it lead back to the same environment).
+    /// </summary>
     public PathString PathBase { get; } = pathBase;
 
     /// <summary>Gets the <c>Path</c> inside the Trac pipeline (the path inside the environment, in the multi-project modes).</summary>

@@ -220,7 +220,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task MissingVersion_Returns500WithTracMessage()
     {
         var path = _projects.CreateEnvironment("broken", e => e.WithoutVersion());
-        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.ShowServerPaths = true).StartAsync();
 
         var response = await host.Request("broken", "/wiki").SendAsync();
 
@@ -246,7 +246,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
     public async Task MissingTracIni_Returns500WithTracMessageAndLogsDetail()
     {
         var path = _projects.CreateEnvironment("noini", e => e.WithoutTracIni());
-        await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
+        await using var host = await TracTestHost.CreateBuilder(_projects).ConfigureTrac(o => o.Environment.ShowServerPaths = true).StartAsync();
 
         var response = await host.Request("noini").SendAsync();
 
@@ -371,7 +371,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
         var response = await host.RequestPath("/wiki").SendAsync();
 
         Assert.Equal(500, response.StatusCode);
-        Assert.Equal($"Trac Error\n\nTracError: No Trac environment found at {missing}", response.Body);
+        Assert.Equal("Trac Error\n\nTracError: No Trac environment found at 'missing'", response.Body);
     }
 
     [Fact]

@@ -49,13 +49,13 @@ public sealed class ProjectIndexTests : IDisposable
     [Fact]
     public async Task BrokenEnvironment_IsListedWithItsError()
     {
-        var path = _projects.CreateEnvironment("broken", e => e.WithoutVersion());
+        _projects.CreateEnvironment("broken", e => e.WithoutVersion());
         await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
         var response = await host.RequestPath("/").SendAsync();
 
         Assert.Equal(200, response.StatusCode);
-        Assert.Contains($"<li><small>broken: <em>Error</em> <br>(No Trac environment found at {path})</small></li>", response.Body, StringComparison.Ordinal);
+        Assert.Contains("<li><small>broken: <em>Error</em> <br>(No Trac environment found at &#39;broken&#39;)</small></li>", response.Body, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class ProjectIndexTests : IDisposable
     public async Task AcceptJson_GetsTheListAsJson(string accept)
     {
         _projects.CreateEnvironment("beta", e => e.WithProject("Beta", "<b>bold</b>"));
-        var broken = _projects.CreateEnvironment("alpha", e => e.WithoutTracIni());
+        _projects.CreateEnvironment("alpha", e => e.WithoutTracIni());
         await using var host = await TracTestHost.CreateBuilder(_projects).StartAsync();
 
         var response = await host.RequestPath("/").WithHeader("Accept", accept).SendAsync();
@@ -124,7 +124,7 @@ public sealed class ProjectIndexTests : IDisposable
         Assert.Equal(2, projects.Length);
         Assert.Equal("alpha", projects[0].GetProperty("name").GetString());
         Assert.Equal(JsonValueKind.Null, projects[0].GetProperty("href").ValueKind);
-        Assert.Equal($"The configuration file is not found at {Path.Combine(broken, "conf", "trac.ini")}", projects[0].GetProperty("error").GetString());
+        Assert.Equal("The configuration file is not found at conf/trac.ini", projects[0].GetProperty("error").GetString());
         Assert.Equal("beta", projects[1].GetProperty("name").GetString());
         Assert.Equal("/beta", projects[1].GetProperty("href").GetString());
         Assert.Equal("Beta", projects[1].GetProperty("projectName").GetString());
