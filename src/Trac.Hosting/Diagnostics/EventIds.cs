@@ -24,6 +24,7 @@ internal static class EventIds
     public const int IndexTemplateReloaded = 213;
     public const int IndexTemplateUnreadable = 214;
     public const int EnvironmentSelectionMissing = 215;
+    public const int EnvironmentRemoved = 216;
 
     public const int RemoteUserMalformed = 300;
     public const int RemoteUserRefused = 301;

@@ -30,6 +30,11 @@ internal static partial class Log
         EventName = nameof(EventIds.ReloadFailedKeepingLastGood))]
     public static partial void ReloadFailedKeepingLastGood(ILogger logger, string name, string environmentPath, string error, string? detail);
 
+    [LoggerMessage(EventIds.EnvironmentRemoved, LogLevel.Information,
+        "The Trac environment '{Name}' at '{EnvironmentPath}' was removed: its directory is gone.",
+        EventName = nameof(EventIds.EnvironmentRemoved))]
+    public static partial void EnvironmentRemoved(ILogger logger, string name, string environmentPath);
+
     [LoggerMessage(EventIds.EnvironmentUnavailable, LogLevel.Debug, "The request for environment '{Name}' fails because the environment cannot be opened: {Error}",
         EventName = nameof(EventIds.EnvironmentUnavailable))]
     public static partial void EnvironmentUnavailable(ILogger logger, string name, string error);

@@ -78,6 +78,16 @@ internal sealed class EnvironmentCatalog : IDisposable
     public EnvironmentSlot GetByPath(string fullPath) =>
         _slotsByPath.GetOrAdd(fullPath, CreateSlot);
 
+    /// <summary>Returns the slot of an environment the catalog knows (listed, single or chosen before), making none.</summary>
+    public bool TryGetByPath(string fullPath, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EnvironmentSlot? slot) =>
+        _slotsByPath.TryGetValue(fullPath, out slot);
+
+    /// <summary>Returns whether the catalog knows the environment at a full path: a dropped one it has forgotten.</summary>
+    public bool Knows(string fullPath) => _slotsByPath.ContainsKey(fullPath);
+
+    /// <summary>Gets how many environments the catalog holds state for, for tests.</summary>
+    internal int SlotCount => _slotsByPath.Count;
+
     /// <summary>
     /// Raised after a listing refresh with the path of each environment it no longer lists (removed, renamed, ignored),
     /// on the refresh's thread: never on a request's.
@@ -126,8 +136,8 @@ internal sealed class EnvironmentCatalog : IDisposable
         {
             return new CompositeChangeToken(
             [
-                _watchers.Watch(parent, slot.Name + "/conf/trac.ini"),
-                _watchers.Watch(parent, slot.Name + "/VERSION"),
+                _watchers.WatchEntry(parent, slot.Name, "conf/trac.ini"),
+                _watchers.WatchEntry(parent, slot.Name, "VERSION"),
             ]);
         }
 
@@ -167,6 +177,12 @@ internal sealed class EnvironmentCatalog : IDisposable
                 {
                     removed.Dispose();
                 }
+            }
+
+            if (unlisted.Count > 0 && _settings.ParentDirectory is { } parent)
+            {
+                // Also drops a token a removed project's watch took again while it was being disposed.
+                _watchers.Retain(parent, name => listing.TryFind(name, out _));
             }
 
             changed = _listingChanged;

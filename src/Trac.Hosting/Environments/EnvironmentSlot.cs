@@ -24,6 +24,7 @@ internal sealed class EnvironmentSlot : IDisposable
     private CancellationTokenSource _changed = new();
     private IDisposable? _watchRegistration;
     private bool _disposed;
+    private bool _removedLogged;
 
     public EnvironmentSlot(string name, string path, Uri? baseUrl, Func<EnvironmentSlot, IChangeToken> watch, EnvironmentSettings settings, TimeProvider timeProvider, ILogger logger)
     {
@@ -138,8 +139,18 @@ internal sealed class EnvironmentSlot : IDisposable
             var next = Load();
             if (next.Environment is null && previous.Environment is not null)
             {
-                // A broken trac.ini must not take a working project down: keep the last good one.
-                Log.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
+                // A broken trac.ini must not take a working project down: keep the last good one. A deleted project
+                // is not broken: it is said so, and the listing's refresh drops it.
+                if (Directory.Exists(Path))
+                {
+                    Log.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
+                }
+                else if (!_removedLogged)
+                {
+                    _removedLogged = true;
+                    Log.EnvironmentRemoved(_logger, Name, Path);
+                }
+
                 return;
             }
 
@@ -148,6 +159,7 @@ internal sealed class EnvironmentSlot : IDisposable
                 return;
             }
 
+            _removedLogged = false;
             Log.EnvironmentReloaded(_logger, Name, Path);
             LogIfFailed(next);
             _state = next;

@@ -10,12 +10,15 @@ namespace Trac.Hosting.Environments;
 /// <summary>
 /// Change tokens for files under a few root directories, through one <see cref="PhysicalFileProvider"/> per root.
 /// Falls back to polling for a root whose file-system watcher the operating system refuses (for example when the
-/// inotify instance limit is reached), so changes are still noticed.
+/// inotify instance limit is reached), so changes are still noticed. Files inside the directories directly under a
+/// root (the projects of a parent directory) are watched per pattern through <see cref="EntryWatch"/>, one token for
+/// all of them.
 /// </summary>
 internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, PhysicalFileProvider> _providers = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<PhysicalFileProvider> _retired = [];
+    private readonly ConcurrentDictionary<(string Root, string Pattern), EntryWatch> _entryWatches = new();
     private bool _disposed;
 
     /// <summary>Returns a token that fires when a file matching <paramref name="filter"/> under <paramref name="root"/> changes.</summary>
@@ -60,9 +63,46 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
         }
     }
 
+    /// <summary>
+    /// Returns a token that fires when the files matching <paramref name="pattern"/> in <c>root/name</c> change, where
+    /// <paramref name="name"/> is a directory directly under <paramref name="root"/>. Forgotten by <see cref="Retain"/>.
+    /// </summary>
+    public IChangeToken WatchEntry(string root, string name, string pattern)
+    {
+        if (Volatile.Read(ref _disposed))
+        {
+            return NullChangeToken.Singleton;
+        }
+
+        var watch = _entryWatches.TryGetValue((root, pattern), out var existing)
+            ? existing
+            : _entryWatches.GetOrAdd((root, pattern), key => new EntryWatch(this, key.Root, key.Pattern, logger));
+        return watch.Watch(name);
+    }
+
+    /// <summary>Forgets the tokens of the directories under <paramref name="root"/> that <paramref name="listed"/> says are gone.</summary>
+    public void Retain(string root, Func<string, bool> listed)
+    {
+        foreach (var ((watchedRoot, _), watch) in _entryWatches)
+        {
+            if (string.Equals(watchedRoot, root, StringComparison.Ordinal))
+            {
+                watch.Retain(listed);
+            }
+        }
+    }
+
+    /// <summary>Gets how many directory tokens are held for <see cref="WatchEntry"/>, for tests.</summary>
+    internal int EntryCount => _entryWatches.Values.Sum(w => w.Count);
+
     public void Dispose()
     {
         Volatile.Write(ref _disposed, true);
+        foreach (var watch in _entryWatches.Values)
+        {
+            watch.Dispose();
+        }
+
         foreach (var provider in _providers.Values.Concat(_retired))
         {
             provider.Dispose();

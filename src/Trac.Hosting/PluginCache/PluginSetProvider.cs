@@ -22,6 +22,9 @@ internal sealed class PluginSetProvider : IDisposable
     private readonly ConditionalWeakTable<TracEnvironment, KnownDefault> _knownDefaults = new();
     // Folders a build in progress is about to use: the clean-up never touches them. Guarded by itself.
     private readonly Dictionary<string, int> _pinned = new(StringComparer.Ordinal);
+    // Slots of projects that left the listing while a set of theirs was leased: their folders stay referenced until
+    // released. Guarded by itself.
+    private readonly List<EnvironmentPlugins> _forgottenInUse = [];
     private readonly PluginCacheSettings _settings;
     private readonly EnvironmentCatalog _catalog;
     private readonly TimeProvider _timeProvider;
@@ -36,7 +39,11 @@ internal sealed class PluginSetProvider : IDisposable
         _catalog = catalog;
         _timeProvider = timeProvider;
         _logger = logger;
+        _catalog.EnvironmentUnlisted += Forget;
     }
+
+    /// <summary>Gets how many (environment, cache directory) slots the provider holds, for tests.</summary>
+    internal int StateCount => _states.Count;
 
     public PluginExtractor Extractor { get; }
 
@@ -158,9 +165,41 @@ internal sealed class PluginSetProvider : IDisposable
 
     public void Dispose()
     {
+        _catalog.EnvironmentUnlisted -= Forget;
         foreach (var state in _states.Values)
         {
             state.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Forgets a project that left the listing: its slots stop watching and go, with its remembered default directory.
+    /// A set still leased (a request or a worker running) keeps its folders referenced until released.
+    /// </summary>
+    private void Forget(string environmentPath)
+    {
+        foreach (var key in _states.Keys)
+        {
+            if (string.Equals(key.Environment, environmentPath, StringComparison.Ordinal) && _states.TryRemove(key, out var state))
+            {
+                state.Dispose();
+                lock (_forgottenInUse)
+                {
+                    _forgottenInUse.Add(state);
+                }
+            }
+        }
+
+        lock (_forgottenInUse)
+        {
+            _forgottenInUse.RemoveAll(state => !state.InUse());
+        }
+
+        if (_defaults.TryRemove(environmentPath, out var directory) &&
+            directory.StartsWith(environmentPath + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            // The project's own cache directory (<env>/.egg-cache): prepared again if the project comes back.
+            _prepared.TryRemove(directory, out _);
         }
     }
 
@@ -170,7 +209,7 @@ internal sealed class PluginSetProvider : IDisposable
         var name = Path.GetFileName(environmentPath);
         return _settings.ParentDirectory is { } parent &&
             string.Equals(Path.GetDirectoryName(environmentPath), parent, StringComparison.Ordinal) && !name.Contains('*', StringComparison.Ordinal)
-            ? _catalog.Watchers.Watch(parent, name + "/plugins/*.zip")
+            ? _catalog.Watchers.WatchEntry(parent, name, "plugins/*.zip")
             : _catalog.Watchers.Watch(environmentPath, "plugins/*.zip");
     }
 
@@ -250,7 +289,14 @@ internal sealed class PluginSetProvider : IDisposable
         // environments sharing this cache that this process has not opened yet. Folders pinned by a build in
         // progress are skipped below, under the same lock the build pins them with.
         var referenced = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var state in _states.Values.Where(s => s.CacheDirectory == cacheDirectory))
+        EnvironmentPlugins[] forgotten;
+        lock (_forgottenInUse)
+        {
+            _forgottenInUse.RemoveAll(state => !state.InUse());
+            forgotten = [.. _forgottenInUse];
+        }
+
+        foreach (var state in _states.Values.Concat(forgotten).Where(s => s.CacheDirectory == cacheDirectory))
         {
             foreach (var set in state.LiveSets())
             {
@@ -377,8 +423,13 @@ internal sealed class PluginSetProvider : IDisposable
                     return current;
                 }
 
-                // Watch before reading, so an archive dropped in while extracting is not missed.
-                _watch ??= ChangeToken.OnChange(() => _owner.Watch(_environmentPath), _refresh.Trigger);
+                // Watch before reading, so an archive dropped in while extracting is not missed; a forgotten slot
+                // (a request resolved just before its project left) watches nothing.
+                if (!_disposed)
+                {
+                    _watch ??= ChangeToken.OnChange(() => _owner.Watch(_environmentPath), _refresh.Trigger);
+                }
+
                 var (set, pins, transient) = await _owner.BuildAsync(_environmentPath, CacheDirectory, cancellationToken);
                 _current = set;
                 _owner.Unpin(pins);
@@ -397,6 +448,15 @@ internal sealed class PluginSetProvider : IDisposable
             {
                 _retired.RemoveAll(set => !set.InUse);
                 return _current is { } current ? [current, .. _retired] : [.. _retired];
+            }
+        }
+
+        /// <summary>Returns whether a set of this slot is leased: the current one or one it replaced.</summary>
+        public bool InUse()
+        {
+            lock (_retired)
+            {
+                return _current?.InUse == true || _retired.Exists(set => set.InUse);
             }
         }
 

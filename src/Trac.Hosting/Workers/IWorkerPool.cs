@@ -22,7 +22,9 @@ public interface IWorkerPool
     Task RecycleAsync(string key, string reason = WorkerRecycleReasons.Manual, CancellationToken cancellationToken = default);
 
     /// <summary>Returns a token that fires the next time the worker of <paramref name="key"/> is replaced or retired.</summary>
-    /// <param name="key">The pool key.</param>
+    /// <param name="key">The pool key: the full path of a project the host knows (listed or requested), or <c>shared</c>.</param>
     /// <returns>The change token.</returns>
+    /// <exception cref="ArgumentException">No project has the worker key <paramref name="key"/> (it was never
+    /// requested or listed, or it was removed).</exception>
     IChangeToken GetChangeToken(string key);
 }

@@ -92,6 +92,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
     public IReadOnlyList<string> OpenBreakers => _slots.Values.Where(s => s.BreakerOpen).Select(s => s.Key).ToArray();
 
+    /// <summary>Gets how many keys the pool holds state for, for tests.</summary>
+    internal int SlotCount => _slots.Count;
+
     /// <summary>Gets the options this pool was built with (for the test kit's clock helpers).</summary>
     internal WorkerOptions Options => _options;
 
@@ -102,6 +105,22 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public IChangeToken GetChangeToken(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        if (_slots.TryGetValue(key, out var slot))
+        {
+            return slot.GetChangeToken();
+        }
+
+        // A slot is made only for a key that names a project (or the shared worker): asking about other keys must not
+        // leave state behind.
+        if (_options.Scope == WorkerScope.Shared ? key != SharedKey : !_catalog.Knows(key))
+        {
+            throw new ArgumentException(
+                $"No project has the worker key '{key}'. Keys are the full paths of environments" +
+                (_options.Scope == WorkerScope.Shared ? $" ('{SharedKey}' with WorkerScope.Shared)" : string.Empty) +
+                "; IWorkerPool.Workers lists the keys in use.",
+                nameof(key));
+        }
+
         return Slot(key).GetChangeToken();
     }
 
@@ -159,7 +178,11 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
         else if (worker.RequestLimit > 0 && served >= worker.RequestLimit && worker.TryRequestRecycle())
         {
-            Recycle(Slot(worker.Key), worker, WorkerRecycleReasons.MaximumRequests);
+            // A key forgotten with its project has no slot any more: its worker is already retired.
+            if (_slots.TryGetValue(worker.Key, out var slot))
+            {
+                Recycle(slot, worker, WorkerRecycleReasons.MaximumRequests);
+            }
         }
     }
 
@@ -201,7 +224,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         if (!_slotsByEnvironment.TryGetValue(environment, out var slot))
         {
-            // Slots are never removed, so the one found for a snapshot stays its slot.
+            // A snapshot keeps the slot it found: a slot removed with its project (a request that was resolved just
+            // before) installs no worker, so the snapshot's requests get 503 and their retries 404.
             slot = Slot(environment.Path);
             _slotsByEnvironment.TryAdd(environment, slot);
         }
@@ -209,8 +233,42 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         return slot;
     }
 
-    private WorkerSlot Slot(string key) =>
-        _slots.TryGetValue(key, out var slot) ? slot : _slots.GetOrAdd(key, CreateSlot);
+    private WorkerSlot Slot(string key)
+    {
+        if (_slots.TryGetValue(key, out var slot))
+        {
+            return slot;
+        }
+
+        slot = _slots.GetOrAdd(key, CreateSlot);
+        if (_options.Scope == WorkerScope.PerEnvironment && !_catalog.Knows(key))
+        {
+            // Made for a project the catalog dropped meanwhile: its unlisting may have run before the slot existed.
+            Forget(key);
+        }
+
+        return slot;
+    }
+
+    /// <summary>
+    /// Takes the key's slot out of the pool and retires its worker, if any: a project that left the listing keeps no
+    /// state here. The slot's requests still running finish on the retired worker.
+    /// </summary>
+    private void Forget(string key)
+    {
+        if (!_slots.TryRemove(key, out var slot))
+        {
+            return;
+        }
+
+        slot.MarkRemoved();
+        while (slot.Current is { } worker)
+        {
+            Retire(slot, worker, WorkerRecycleReasons.EnvironmentRemoved);
+        }
+
+        slot.SignalChanged();
+    }
 
     private WorkerSlot CreateSlot(string key)
     {
@@ -275,6 +333,17 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
                 throw new WorkerUnavailableException("Service Unavailable: the application is shutting down.", TimeSpan.FromSeconds(5));
             }
 
+            // Checked after installing (Forget marks before it looks): one of the two always sees the other.
+            if (slot.IsRemoved)
+            {
+                if (slot.Replace(worker, null))
+                {
+                    await StopAsync(worker, WorkerRecycleReasons.EnvironmentRemoved);
+                }
+
+                throw new WorkerUnavailableException("Service Unavailable: this project was removed while its worker started.", TimeSpan.FromSeconds(5));
+            }
+
             return worker;
         }
         finally
@@ -291,7 +360,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     {
         var started = _timeProvider.GetTimestamp();
         // Taken before the build: a trac.ini change during the build or the warm-up still triggers a recycle.
-        var configChanged = environment is not null && _options.RecycleOnConfigChange ? _catalog.GetByPath(environment.Path).GetChangeToken() : null;
+        var configChanged = environment is not null && _options.RecycleOnConfigChange && _catalog.TryGetByPath(environment.Path, out var environmentSlot)
+            ? environmentSlot.GetChangeToken()
+            : null;
         Worker worker;
         try
         {
@@ -632,14 +703,16 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     // plugins, goes too, instead of waiting for a trigger that may never come.
     private void RetireUnlisted(string path)
     {
-        if (_options.Scope == WorkerScope.PerEnvironment && _slots.TryGetValue(path, out var slot) && slot.Current is { } worker)
+        if (_options.Scope == WorkerScope.PerEnvironment)
         {
-            Retire(slot, worker, WorkerRecycleReasons.EnvironmentRemoved);
+            Forget(path);
         }
     }
 
     private TracEnvironment? LatestEnvironment(Worker worker) =>
-        worker.Environment is { } environment ? _catalog.GetByPath(environment.Path).State.Environment ?? environment : null;
+        worker.Environment is { } environment
+            ? (_catalog.TryGetByPath(environment.Path, out var slot) ? slot.State.Environment : null) ?? environment
+            : null;
 
     private async Task DrainAndStopAsync(Worker worker, string reason, TimeSpan drainTimeout, TimeProvider? clock = null)
     {

@@ -14,6 +14,7 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
     private Worker? _current;
     private long _generation;
     private int _recycling;
+    private int _removed;
     private CancellationTokenSource _changed = new();
 
     public string Key { get; } = key;
@@ -36,6 +37,12 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
 
     /// <summary>Gets whether the default pipeline's breaker is open (reported by the health check).</summary>
     public bool BreakerOpen => Breaker?.IsBroken == true;
+
+    /// <summary>Gets whether the key's project left the listing: the slot is out of the pool and installs no worker.</summary>
+    public bool IsRemoved => Volatile.Read(ref _removed) == 1;
+
+    /// <summary>Marks the slot removed, with a full fence: an install after it sees it, or the remover sees the install.</summary>
+    public void MarkRemoved() => Interlocked.Exchange(ref _removed, 1);
 
     public long NextGeneration() => Interlocked.Increment(ref _generation);
 

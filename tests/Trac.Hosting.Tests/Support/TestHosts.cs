@@ -46,6 +46,14 @@ internal static class TestHosts
     public static EnvironmentCatalog Catalog(this TracTestHost host) =>
         host.Services.GetRequiredService<TracMarkerService>().Owned<EnvironmentCatalog>().Single();
 
+    /// <summary>Gets the worker pool of the host's Trac pipeline (internal: its slots).</summary>
+    public static Trac.Hosting.Workers.WorkerPool Pool(this TracTestHost host) =>
+        host.Services.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.Workers.WorkerPool>().Single();
+
+    /// <summary>Gets the plugin set provider of the host's Trac pipeline (internal: its slots).</summary>
+    public static Trac.Hosting.PluginCache.PluginSetProvider PluginSets(this TracTestHost host) =>
+        host.Services.GetRequiredService<TracMarkerService>().Owned<Trac.Hosting.PluginCache.PluginSetProvider>().Single();
+
     /// <summary>Waits for a change token, failing the test after a generous bound instead of hanging.</summary>
     public static async Task WaitAsync(this IChangeToken token, string what)
     {
