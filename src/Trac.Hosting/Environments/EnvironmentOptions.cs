@@ -110,8 +110,9 @@ public sealed class EnvironmentOptions
     /// <c>500 Trac Error</c> of an environment that does not open and the errors in the project index (HTML and JSON)
     /// then carry Trac's exact message (<c>No Trac environment found at /srv/trac/broken</c>). Otherwise they name the
     /// environment, or the file inside it (<c>No Trac environment found at 'broken'</c>, <c>The configuration file is
-    /// not found at conf/trac.ini</c>). The log has the full message either way; the operating-system detail of the
-    /// error goes to the log only.
+    /// not found at conf/trac.ini</c>). The <c>500</c> of a plugin cache directory that cannot be used names the project
+    /// instead of the directory in the same way. The log has the full message either way; the operating-system detail
+    /// of the error goes to the log only.
     /// </summary>
     /// <value>Unset by default: paths are shown only when the host environment is <c>Development</c>
     /// (<c>IHostEnvironment.IsDevelopment()</c>).</value>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Trac.Hosting.Environments;
 
 namespace Trac.Hosting.PluginCache;
@@ -7,16 +8,21 @@ namespace Trac.Hosting.PluginCache;
 /// The plugin cache stage: finds the request's cache directory (server variable <c>PYTHON_EGG_CACHE</c> &gt;
 /// options &gt; process variable &gt; default), makes sure the environment's plugin archives are extracted there, and
 /// exposes the plugin set as <see cref="ITracPluginCacheFeature"/>. A known environment costs no file-system work.
+/// A cache directory that cannot be used answers <c>500</c> naming the project; the directory's path is in the body only
+/// when <see cref="EnvironmentOptions.ShowServerPaths"/> (or the <c>Development</c> host environment) says so, and
+/// always in the log.
 /// </summary>
 internal sealed class PluginCacheMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly PluginSetProvider _provider;
+    private readonly bool _showServerPaths;
 
-    public PluginCacheMiddleware(RequestDelegate next, PluginSetProvider provider)
+    public PluginCacheMiddleware(RequestDelegate next, PluginSetProvider provider, IHostEnvironment? hostEnvironment = null)
     {
         _next = next;
         _provider = provider;
+        _showServerPaths = provider.Settings.Environment.ShowServerPaths ?? hostEnvironment?.IsDevelopment() == true;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -40,7 +46,7 @@ internal sealed class PluginCacheMiddleware
 
         if (state is null)
         {
-            await TracResponses.WriteTracErrorAsync(context, error!);
+            await TracResponses.WriteTracErrorAsync(context, _showServerPaths ? error! : PublicError(environment));
             return;
         }
 
@@ -61,4 +67,9 @@ internal sealed class PluginCacheMiddleware
             RequestFeatures.Set(context, previous);
         }
     }
+
+    /// <summary>The error a client sees when paths are not shown: the project, not the directory (the log has both).</summary>
+    internal static string PublicError(TracEnvironment environment) =>
+        $"The plugin cache directory of '{environment.Name}' cannot be used; the server log has the directory and the reason. " +
+        "Check Trac:PluginCache:Directory and PYTHON_EGG_CACHE (process or server variable).";
 }

@@ -35,9 +35,9 @@ public sealed class PluginCacheKnownEnvironmentTests : IDisposable
     }
 
     [Fact]
-    public async Task CacheDirectoryLostAndNotMadeAgain_Gets500WithTheReason()
+    public async Task CacheDirectoryLostAndNotMadeAgain_WithShowServerPaths_Gets500WithTheReason()
     {
-        await using var host = await StartAsync();
+        await using var host = await StartAsync(showServerPaths: true);
         Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
         var cache = Path.Combine(_projects.Path, ".egg-cache");
 
@@ -52,9 +52,10 @@ public sealed class PluginCacheKnownEnvironmentTests : IDisposable
     }
 
     // Reloads and plugin refreshes wait for quiet periods: on the real clock here.
-    private Task<TracTestHost> StartAsync() =>
+    private Task<TracTestHost> StartAsync(bool? showServerPaths = null) =>
         TracTestHost.CreateBuilder(_projects)
             .UseTime(TimeProvider.System)
+            .ConfigureTrac(o => o.Environment.ShowServerPaths = showServerPaths)
             .UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(context =>
             {
                 var set = context.GetTracPluginCache()!.PluginSet;

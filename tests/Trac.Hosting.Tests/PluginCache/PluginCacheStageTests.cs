@@ -158,11 +158,11 @@ public sealed class PluginCacheStageTests : IDisposable
     }
 
     [Fact]
-    public async Task UnusablePerRequestCache_Gets500WithTheReason()
+    public async Task UnusablePerRequestCache_WithShowServerPaths_Gets500WithTheReason()
     {
         _projects.CreateEnvironment("alpha");
         var file = _elsewhere.CreateFile("a-file", "x");
-        await using var host = await Host().StartAsync();
+        await using var host = await Host().ConfigureTrac(o => o.Environment.ShowServerPaths = true).StartAsync();
 
         var response = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", Path.Combine(file, "cache")).SendAsync();
 
