@@ -172,6 +172,11 @@ internal sealed class EnvironmentCatalog : IDisposable
             foreach (var removed in previous.InOrder.Where(slot => !listing.Contains(slot)))
             {
                 unlisted.Add(removed.Path);
+                if (!Directory.Exists(removed.Path))
+                {
+                    removed.ReportRemoved();
+                }
+
                 // Forgotten when unlisted (and reopened if it returns); the single environment is never unlisted.
                 if (_slotsByPath.TryRemove(new KeyValuePair<string, EnvironmentSlot>(removed.Path, removed)))
                 {

@@ -24,7 +24,7 @@ internal sealed class EnvironmentSlot : IDisposable
     private CancellationTokenSource _changed = new();
     private IDisposable? _watchRegistration;
     private bool _disposed;
-    private bool _removedLogged;
+    private int _removedLogged;
 
     public EnvironmentSlot(string name, string path, Uri? baseUrl, Func<EnvironmentSlot, IChangeToken> watch, EnvironmentSettings settings, TimeProvider timeProvider, ILogger logger)
     {
@@ -103,6 +103,18 @@ internal sealed class EnvironmentSlot : IDisposable
         _reload.Dispose();
     }
 
+    /// <summary>
+    /// Logs once that the environment's directory is gone, whichever notices first: its own reload, or the listing
+    /// refresh that drops it.
+    /// </summary>
+    public void ReportRemoved()
+    {
+        if (Interlocked.Exchange(ref _removedLogged, 1) == 0)
+        {
+            Log.EnvironmentRemoved(_logger, Name, Path);
+        }
+    }
+
     private EnvironmentState Open()
     {
         lock (_gate)
@@ -145,10 +157,9 @@ internal sealed class EnvironmentSlot : IDisposable
                 {
                     Log.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
                 }
-                else if (!_removedLogged)
+                else
                 {
-                    _removedLogged = true;
-                    Log.EnvironmentRemoved(_logger, Name, Path);
+                    ReportRemoved();
                 }
 
                 return;
@@ -159,7 +170,7 @@ internal sealed class EnvironmentSlot : IDisposable
                 return;
             }
 
-            _removedLogged = false;
+            Volatile.Write(ref _removedLogged, 0);
             Log.EnvironmentReloaded(_logger, Name, Path);
             LogIfFailed(next);
             _state = next;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Tests.Workers;
@@ -131,50 +132,5 @@ public sealed class RecycleUnderFailureTests : IDisposable
         }
 
         return builder.StartAsync();
-    }
-
-    /// <summary>A manual clock that counts the timers made from it and not yet disposed.</summary>
-    private sealed class TimerCountingClock : TimeProvider
-    {
-        private int _live;
-
-        public ManualTimeProvider Manual { get; } = new();
-
-        public int LiveTimers => Volatile.Read(ref _live);
-
-        public override long TimestampFrequency => Manual.TimestampFrequency;
-
-        public override long GetTimestamp() => Manual.GetTimestamp();
-
-        public override DateTimeOffset GetUtcNow() => Manual.GetUtcNow();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            Interlocked.Increment(ref _live);
-            return new Counted(Manual.CreateTimer(callback, state, dueTime, period), this);
-        }
-
-        private sealed class Counted(ITimer inner, TimerCountingClock owner) : ITimer
-        {
-            private int _disposed;
-
-            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
-
-            public void Dispose()
-            {
-                if (Interlocked.Exchange(ref _disposed, 1) == 0)
-                {
-                    Interlocked.Decrement(ref owner._live);
-                }
-
-                inner.Dispose();
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Dispose();
-                return ValueTask.CompletedTask;
-            }
-        }
     }
 }
