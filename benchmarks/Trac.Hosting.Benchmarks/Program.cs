@@ -13,6 +13,12 @@ if (args.Length > 0 && args[0] == "--leak")
     return;
 }
 
+if (args.Length > 0 && args[0] == "--churn")
+{
+    await ChurnRun.RunAsync(args[1..]);
+    return;
+}
+
 if (args is ["--recycles", var recycles])
 {
     // The cost of one recycle, measured from outside BenchmarkDotNet (see docs/performance.md).
