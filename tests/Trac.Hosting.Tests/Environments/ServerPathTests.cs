@@ -168,19 +168,13 @@ public sealed class ServerPathTests : IDisposable
             .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("error").GetString());
     }
 
-    private async Task<WebApplication> StartAsync(string environmentName, bool? showServerPaths)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environmentName });
-        builder.WebHost.UseTestServer();
-        builder.Services.AddSingleton<TracProcessEnvironment>(new TestProcessVariables());
-        builder.Services.AddTrac(o =>
-        {
-            o.Environment.ParentDirectory = _projects.Path;
-            o.Environment.ShowServerPaths = showServerPaths;
-        });
-        var app = builder.Build();
-        app.UseTrac(t => t.ResolveEnvironment().Dispatch(c => c.Response.WriteAsync("ok")));
-        await app.StartAsync();
-        return app;
-    }
+    private Task<WebApplication> StartAsync(string environmentName, bool? showServerPaths) =>
+        TestHosts.StartWebApplicationAsync(
+            environmentName,
+            o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.Environment.ShowServerPaths = showServerPaths;
+            },
+            app => app.UseTrac(t => t.ResolveEnvironment().Dispatch(c => c.Response.WriteAsync("ok"))));
 }

@@ -73,25 +73,22 @@ public sealed class PluginCacheServerPathTests : IDisposable
         }
     }
 
-    private async Task<WebApplication> StartAsync(string environmentName, bool? showServerPaths, string cache)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environmentName });
-        builder.WebHost.UseTestServer();
-        builder.Services.AddSingleton<TracProcessEnvironment>(new TestProcessVariables());
-        builder.Services.AddTrac(o =>
-        {
-            o.Environment.ParentDirectory = _projects.Path;
-            o.Environment.ShowServerPaths = showServerPaths;
-        });
-        var app = builder.Build();
-        // What a front server (IIS, a FastCGI gateway) passes per request.
-        app.Use((context, next) =>
-        {
-            context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = cache });
-            return next(context);
-        });
-        app.UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(c => c.Response.WriteAsync("ok")));
-        await app.StartAsync();
-        return app;
-    }
+    private Task<WebApplication> StartAsync(string environmentName, bool? showServerPaths, string cache) =>
+        TestHosts.StartWebApplicationAsync(
+            environmentName,
+            o =>
+            {
+                o.Environment.ParentDirectory = _projects.Path;
+                o.Environment.ShowServerPaths = showServerPaths;
+            },
+            app =>
+            {
+                // What a front server (IIS, a FastCGI gateway) passes per request.
+                app.Use((context, next) =>
+                {
+                    context.Features.Set<IServerVariablesFeature>(new TracServerVariables { ["PYTHON_EGG_CACHE"] = cache });
+                    return next(context);
+                });
+                app.UseTrac(t => t.ResolveEnvironment().UsePluginCache().Dispatch(c => c.Response.WriteAsync("ok")));
+            });
 }

@@ -42,6 +42,32 @@ internal static class TestHosts
         return host;
     }
 
+    /// <summary>
+    /// Starts a <see cref="WebApplication"/> on a TestServer in the host environment <paramref name="environmentName"/>
+    /// (what decides, for one, whether server paths are shown), with <c>AddTrac(trac)</c> and no process variables;
+    /// <paramref name="pipeline"/> writes its middleware, <c>UseTrac</c> included.
+    /// </summary>
+    public static async Task<WebApplication> StartWebApplicationAsync(string environmentName, Action<TracOptions> trac, Action<WebApplication> pipeline)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environmentName });
+        builder.WebHost.UseTestServer();
+        builder.Services.AddSingleton<TracProcessEnvironment>(new TestProcessVariables());
+        builder.Services.AddTrac(trac);
+        var app = builder.Build();
+        pipeline(app);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return app;
+    }
+
     /// <summary>Gets the environment catalog of the host's Trac pipeline (internal: its slots and change tokens).</summary>
     public static EnvironmentCatalog Catalog(this TracTestHost host) =>
         host.Services.GetRequiredService<TracMarkerService>().Owned<EnvironmentCatalog>().Single();
