@@ -127,22 +127,9 @@ internal sealed class EnvironmentCatalog : IDisposable
         return new EnvironmentSlot(name, path, baseUrl, WatchEnvironment, _settings, _timeProvider, _logger);
     }
 
-    private CompositeChangeToken WatchEnvironment(EnvironmentSlot slot)
-    {
-        // Environments directly under the parent share the parent's watcher: one watcher for thousands of projects.
-        var parent = _settings.ParentDirectory;
-        if (parent is not null && !slot.Name.Contains('*', StringComparison.Ordinal) &&
-            string.Equals(System.IO.Path.GetDirectoryName(slot.Path), parent, StringComparison.Ordinal))
-        {
-            return new CompositeChangeToken(
-            [
-                _watchers.WatchEntry(parent, slot.Name, "conf/trac.ini"),
-                _watchers.WatchEntry(parent, slot.Name, "VERSION"),
-            ]);
-        }
-
-        return new CompositeChangeToken([_watchers.Watch(slot.Path, "conf/trac.ini"), _watchers.Watch(slot.Path, "VERSION")]);
-    }
+    // Environments directly under the parent share the parent's watcher: one watcher for thousands of projects.
+    private CompositeChangeToken WatchEnvironment(EnvironmentSlot slot) =>
+        new([_watchers.WatchEnvironment(_settings, slot.Path, "conf/trac.ini"), _watchers.WatchEnvironment(_settings, slot.Path, "VERSION")]);
 
     private void RefreshListing()
     {

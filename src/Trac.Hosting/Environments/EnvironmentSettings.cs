@@ -52,6 +52,10 @@ internal sealed class EnvironmentSettings
 
     public bool IsMultiProject => ParentDirectory is not null || Paths.Count > 0;
 
+    /// <summary>Returns whether the environment at a full path is a directory directly under <see cref="ParentDirectory"/>.</summary>
+    public bool IsDirectlyUnderParent(string environmentPath) =>
+        ParentDirectory is { } parent && string.Equals(System.IO.Path.GetDirectoryName(environmentPath), parent, StringComparison.Ordinal);
+
     /// <summary>
     /// Applies the fallbacks and checks the options that can be checked without touching the file system.
     /// </summary>

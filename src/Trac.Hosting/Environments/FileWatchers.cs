@@ -74,10 +74,32 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
             return NullChangeToken.Singleton;
         }
 
-        var watch = _entryWatches.TryGetValue((root, pattern), out var existing)
-            ? existing
-            : _entryWatches.GetOrAdd((root, pattern), key => new EntryWatch(this, key.Root, key.Pattern, logger));
+        if (!_entryWatches.TryGetValue((root, pattern), out var watch))
+        {
+            // Made outside GetOrAdd, so that the one a concurrent caller lost with is disposed, not left subscribed.
+            var created = new EntryWatch(this, root, pattern, logger);
+            watch = _entryWatches.GetOrAdd((root, pattern), created);
+            if (!ReferenceEquals(watch, created))
+            {
+                created.Dispose();
+            }
+        }
+
         return watch.Watch(name);
+    }
+
+    /// <summary>
+    /// Returns a token that fires when the files matching <paramref name="pattern"/> inside the environment at
+    /// <paramref name="environmentPath"/> change: through the parent's shared <see cref="EntryWatch"/> for an
+    /// environment directly under <see cref="EnvironmentSettings.ParentDirectory"/> (no watcher per project), else
+    /// through a provider on the environment itself.
+    /// </summary>
+    public IChangeToken WatchEnvironment(EnvironmentSettings settings, string environmentPath, string pattern)
+    {
+        var name = Path.GetFileName(environmentPath);
+        return settings.IsDirectlyUnderParent(environmentPath) && !name.Contains('*', StringComparison.Ordinal)
+            ? WatchEntry(settings.ParentDirectory!, name, pattern)
+            : Watch(environmentPath, pattern);
     }
 
     /// <summary>Forgets the tokens of the directories under <paramref name="root"/> that <paramref name="listed"/> says are gone.</summary>

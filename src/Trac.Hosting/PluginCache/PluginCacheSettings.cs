@@ -96,8 +96,8 @@ internal sealed class PluginCacheSettings
     /// </summary>
     public string DefaultFor(string environmentPath) =>
         ConfiguredDirectory ??
-        (ParentDirectory is { } parent && string.Equals(Path.GetDirectoryName(environmentPath), parent, StringComparison.Ordinal)
-            ? Path.Combine(parent, DefaultDirectoryName)
+        (Environment.IsDirectlyUnderParent(environmentPath)
+            ? Path.Combine(ParentDirectory!, DefaultDirectoryName)
             : Path.Combine(environmentPath, DefaultDirectoryName));
 
     /// <summary>Returns the cache directories known before any request: checked at start-up.</summary>

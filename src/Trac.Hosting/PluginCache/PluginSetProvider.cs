@@ -109,13 +109,6 @@ internal sealed class PluginSetProvider : IDisposable
             ? state
             : _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
 
-    /// <summary>Returns the environment's current plugin set, building it on first use.</summary>
-    public ValueTask<TracPluginSet> GetAsync(string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
-    {
-        var state = State(environmentPath, cacheDirectory);
-        return state.Current is { } current ? new ValueTask<TracPluginSet>(current) : new ValueTask<TracPluginSet>(state.InitializeAsync(cancellationToken));
-    }
-
     /// <summary>
     /// Returns the current set with a lease taken, so that it stays usable until released even if a change replaces
     /// it and a clean-up runs meanwhile.
@@ -203,15 +196,9 @@ internal sealed class PluginSetProvider : IDisposable
         }
     }
 
-    private IChangeToken Watch(string environmentPath)
-    {
-        // Environments of the parent directory share the catalog's watcher on the parent: no watcher per project.
-        var name = Path.GetFileName(environmentPath);
-        return _settings.ParentDirectory is { } parent &&
-            string.Equals(Path.GetDirectoryName(environmentPath), parent, StringComparison.Ordinal) && !name.Contains('*', StringComparison.Ordinal)
-            ? _catalog.Watchers.WatchEntry(parent, name, "plugins/*.zip")
-            : _catalog.Watchers.Watch(environmentPath, "plugins/*.zip");
-    }
+    // Environments of the parent directory share the catalog's watcher on the parent: no watcher per project.
+    private IChangeToken Watch(string environmentPath) =>
+        _catalog.Watchers.WatchEnvironment(_catalog.Settings, environmentPath, "plugins/*.zip");
 
     private async Task<(TracPluginSet Set, List<string> Pins, bool Transient)> BuildAsync(
         string environmentPath, string cacheDirectory, CancellationToken cancellationToken)
