@@ -50,6 +50,8 @@ public sealed class TracWorkerControls
     /// <param name="environment">The environment's name.</param>
     /// <param name="timeout">How long to wait; 30 seconds by default.</param>
     /// <returns>The task; it fails with <see cref="TimeoutException"/> if nothing happens in time.</returns>
+    /// <exception cref="ArgumentException">No project of that name is known to the host yet (request it, or let the
+    /// listing see it, first).</exception>
     public Task WaitForRecycleAsync(string environment, TimeSpan? timeout = null)
     {
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

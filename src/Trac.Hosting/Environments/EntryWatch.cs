@@ -102,10 +102,11 @@ internal sealed class EntryWatch : IDisposable
                     {
                         entry.Fire();
                     }
-                    catch (AggregateException e)
+                    catch (Exception e)
                     {
-                        // A subscriber that throws must not stop the others, nor the process.
-                        Log.WatchFailed(_logger, Path.Combine(_root, name), e.InnerException?.Message ?? e.Message);
+                        // On a pool thread: a subscriber that throws must not stop the others, the later checks, nor
+                        // the process.
+                        Log.WatchFailed(_logger, Path.Combine(_root, name), (e as AggregateException)?.InnerException?.Message ?? e.Message);
                     }
                 }
             }

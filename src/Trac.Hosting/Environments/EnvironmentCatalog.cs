@@ -173,8 +173,9 @@ internal sealed class EnvironmentCatalog : IDisposable
 
             if (unlisted.Count > 0 && _settings.ParentDirectory is { } parent)
             {
-                // Also drops a token a removed project's watch took again while it was being disposed.
-                _watchers.Retain(parent, name => listing.TryFind(name, out _));
+                // Also drops a token a removed project's watch took again while it was being disposed. Environments the
+                // catalog still holds (listed, or chosen per request though not listed) keep theirs.
+                _watchers.Retain(parent, name => _slotsByPath.ContainsKey(System.IO.Path.Combine(parent, name)));
             }
 
             changed = _listingChanged;

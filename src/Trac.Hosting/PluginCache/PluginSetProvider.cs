@@ -75,7 +75,9 @@ internal sealed class PluginSetProvider : IDisposable
 
     /// <summary>Returns an environment's default cache directory, remembered so requests allocate nothing.</summary>
     public string DefaultFor(string environmentPath) =>
-        _defaults.TryGetValue(environmentPath, out var directory) ? directory : _defaults.GetOrAdd(environmentPath, _settings.DefaultFor);
+        _defaults.TryGetValue(environmentPath, out var directory) ? directory
+        : _catalog.Knows(environmentPath) ? _defaults.GetOrAdd(environmentPath, _settings.DefaultFor)
+        : _settings.DefaultFor(environmentPath);
 
     /// <summary>
     /// Returns the plugins of <paramref name="environment"/> in its default cache directory, or <see langword="null"/>
@@ -103,11 +105,29 @@ internal sealed class PluginSetProvider : IDisposable
         return state;
     }
 
-    /// <summary>Returns the slot of an environment's plugins in a cache directory, made on first use.</summary>
-    public EnvironmentPlugins State(string environmentPath, string cacheDirectory) =>
-        _states.TryGetValue((environmentPath, cacheDirectory), out var state)
-            ? state
-            : _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+    /// <summary>
+    /// Returns the slot of an environment's plugins in a cache directory, made on first use. One made for a project
+    /// the catalog dropped meanwhile (a request resolved just before) serves its caller and is not kept.
+    /// </summary>
+    public EnvironmentPlugins State(string environmentPath, string cacheDirectory)
+    {
+        if (_states.TryGetValue((environmentPath, cacheDirectory), out var state))
+        {
+            return state;
+        }
+
+        state = _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
+        if (!_catalog.Knows(environmentPath) && _states.TryRemove(new KeyValuePair<(string, string), EnvironmentPlugins>((environmentPath, cacheDirectory), state)))
+        {
+            state.Dispose();
+            lock (_forgottenInUse)
+            {
+                _forgottenInUse.Add(state);
+            }
+        }
+
+        return state;
+    }
 
     /// <summary>
     /// Returns the current set with a lease taken, so that it stays usable until released even if a change replaces
@@ -171,6 +191,12 @@ internal sealed class PluginSetProvider : IDisposable
     /// </summary>
     private void Forget(string environmentPath)
     {
+        if (_catalog.Knows(environmentPath))
+        {
+            // Listed again since the refresh that dropped it (two refreshes overlapped): its state is in use.
+            return;
+        }
+
         foreach (var key in _states.Keys)
         {
             if (string.Equals(key.Environment, environmentPath, StringComparison.Ordinal) && _states.TryRemove(key, out var state))

@@ -12,7 +12,10 @@ public interface ITracWorker
     /// <summary>Gets the environment the worker was built for, or <see langword="null"/> for a shared worker.</summary>
     TracEnvironment? Environment { get; }
 
-    /// <summary>Gets the worker's generation: 1 for the first worker of a key, one more for each replacement.</summary>
+    /// <summary>
+    /// Gets the worker's generation: 1 for the first worker of a key, one more for each replacement; from 1 again for
+    /// a project that left the listing and came back.
+    /// </summary>
     long Generation { get; }
 
     /// <summary>Gets how many requests the worker has finished.</summary>

@@ -8,7 +8,10 @@ namespace Trac.Hosting.Workers;
 /// </summary>
 public interface IWorkerPool
 {
-    /// <summary>Gets a snapshot of every worker, serving or draining.</summary>
+    /// <summary>
+    /// Gets a snapshot of every worker, serving, draining or aborted with requests still running; a worker is gone
+    /// from it once it has stopped.
+    /// </summary>
     IReadOnlyList<TracWorkerInfo> Workers { get; }
 
     /// <summary>

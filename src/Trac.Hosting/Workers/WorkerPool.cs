@@ -99,7 +99,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     internal WorkerOptions Options => _options;
 
     public IReadOnlyList<TracWorkerInfo> Workers =>
-        _slots.Values.Select(s => s.Current).OfType<Worker>().Concat(_retiring.Keys).Select(w => w.ToInfo())
+        _slots.Values.Select(s => s.Current).OfType<Worker>()
+            .Concat(_retiring.Keys.Where(w => w.State != TracWorkerState.Stopped)).Select(w => w.ToInfo())
             .OrderBy(w => w.Key, StringComparer.Ordinal).ThenBy(w => w.Generation).ToArray();
 
     public IChangeToken GetChangeToken(string key)
@@ -222,12 +223,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             return Slot(SharedKey);
         }
 
-        if (!_slotsByEnvironment.TryGetValue(environment, out var slot))
+        if (!_slotsByEnvironment.TryGetValue(environment, out var slot) || slot.IsRemoved)
         {
-            // A snapshot keeps the slot it found: a slot removed with its project (a request that was resolved just
-            // before) installs no worker, so the snapshot's requests get 503 and their retries 404.
+            // A slot removed with its project (a request that was resolved just before) installs no worker, so such a
+            // request gets 503; a snapshot of a project listed again finds the project's new slot.
             slot = Slot(environment.Path);
-            _slotsByEnvironment.TryAdd(environment, slot);
+            _slotsByEnvironment.AddOrUpdate(environment, slot);
         }
 
         return slot;
@@ -244,7 +245,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         if (_options.Scope == WorkerScope.PerEnvironment && !_catalog.Knows(key))
         {
             // Made for a project the catalog dropped meanwhile: its unlisting may have run before the slot existed.
-            Forget(key);
+            Forget(slot);
         }
 
         return slot;
@@ -254,9 +255,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     /// Takes the key's slot out of the pool and retires its worker, if any: a project that left the listing keeps no
     /// state here. The slot's requests still running finish on the retired worker.
     /// </summary>
-    private void Forget(string key)
+    private void Forget(WorkerSlot slot)
     {
-        if (!_slots.TryRemove(key, out var slot))
+        // Only this slot: one made since for the same key (the project came back) stays.
+        if (!_slots.TryRemove(new KeyValuePair<string, WorkerSlot>(slot.Key, slot)))
         {
             return;
         }
@@ -302,6 +304,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             if (slot.Current is { } started)
             {
                 return started;
+            }
+
+            if (slot.IsRemoved)
+            {
+                // Resolved just before its project left the listing: no worker is built for it.
+                throw new WorkerUnavailableException("Service Unavailable: this project was removed.", TimeSpan.FromSeconds(5));
             }
 
             // One start for every request waiting: it belongs to the pool, not to the first client, whose leaving
@@ -608,7 +616,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             return;
         }
 
-        if (_disposed || !ReferenceEquals(slot.Current, expected))
+        if (_disposed || slot.IsRemoved || !ReferenceEquals(slot.Current, expected))
         {
             return;
         }
@@ -703,9 +711,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     // plugins, goes too, instead of waiting for a trigger that may never come.
     private void RetireUnlisted(string path)
     {
-        if (_options.Scope == WorkerScope.PerEnvironment)
+        // A late event for a project listed again since (two refreshes overlapped) leaves its new state alone.
+        if (_options.Scope == WorkerScope.PerEnvironment && !_catalog.Knows(path) && _slots.TryGetValue(path, out var slot))
         {
-            Forget(path);
+            Forget(slot);
         }
     }
 

@@ -98,6 +98,33 @@ public sealed class ProjectChurnTests : IDisposable
     }
 
     [Fact]
+    public async Task AProjectDeletedAndMadeAgain_IsServedAndWatchedAgain()
+    {
+        var path = _projects.CreateEnvironment("again", e => e.WithProject("First"));
+        await using var host = await StartAsync(new ManualTimeProvider());
+        Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
+        Directory.Delete(path, recursive: true);
+        host.Time.Advance(Rescan);
+        Assert.Equal(404, (await host.Request("again").SendAsync()).StatusCode);
+
+        _projects.CreateEnvironment("again", e => e.WithProject("Second"));
+        host.Time.Advance(Rescan);
+        Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
+        var reloaded = host.Logs.WaitForNextAsync("EnvironmentReloaded");
+        _projects.WriteTracIni("again", "[project]\nname = Third\n");
+        await host.Time.AdvanceUntilAsync(reloaded, Step);
+        var pluginsChanged = host.Logs.WaitForNextAsync("PluginSetChanged");
+        _projects.WritePlugin("again", "Late", ("late.txt", "1"));
+        await host.Time.AdvanceUntilAsync(pluginsChanged, Step);
+
+        Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
+        var last = host.Recorder.Dispatches.Last();
+        Assert.Equal("Third", last.ProjectName);
+        Assert.Contains(last.PluginFolders, folder => folder.Contains("Late", StringComparison.Ordinal));
+        Assert.Equal(1, host.Pool().SlotCount);
+    }
+
+    [Fact]
     public async Task ADeletedProject_IsReportedRemovedOnce_NotKeptAsLastGood()
     {
         var gone = _projects.CreateEnvironment("gone");
