@@ -37,22 +37,9 @@ internal sealed class EntryWatch : IDisposable
     public int Count => _entries.Count;
 
     /// <summary>Returns a token that fires when the pattern's files in <c>root/name</c> change.</summary>
-    public IChangeToken Watch(string name)
-    {
-        while (true)
-        {
-            if (_entries.TryGetValue(name, out var entry))
-            {
-                return entry.Token;
-            }
-
-            var created = new Entry(Fingerprint(name));
-            if (_entries.TryAdd(name, created))
-            {
-                return created.Token;
-            }
-        }
-    }
+    public IChangeToken Watch(string name) =>
+        // An entry holds no subscription: one a racing caller lost with is simply dropped.
+        _entries.GetOrAdd(name, static (n, watch) => new Entry(watch.Fingerprint(n)), this).Token;
 
     /// <summary>Drops the tokens of directories <paramref name="listed"/> says are gone; they never fire.</summary>
     public void Retain(Func<string, bool> listed)

@@ -67,7 +67,7 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
     /// Returns a token that fires when the files matching <paramref name="pattern"/> in <c>root/name</c> change, where
     /// <paramref name="name"/> is a directory directly under <paramref name="root"/>. Forgotten by <see cref="Retain"/>.
     /// </summary>
-    public IChangeToken WatchEntry(string root, string name, string pattern)
+    private IChangeToken WatchEntry(string root, string name, string pattern)
     {
         if (Volatile.Read(ref _disposed))
         {

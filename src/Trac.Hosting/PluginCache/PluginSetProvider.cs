@@ -119,11 +119,7 @@ internal sealed class PluginSetProvider : IDisposable
         state = _states.GetOrAdd((environmentPath, cacheDirectory), key => new EnvironmentPlugins(this, key.Environment, key.Cache));
         if (!_catalog.Knows(environmentPath) && _states.TryRemove(new KeyValuePair<(string, string), EnvironmentPlugins>((environmentPath, cacheDirectory), state)))
         {
-            state.Dispose();
-            lock (_forgottenInUse)
-            {
-                _forgottenInUse.Add(state);
-            }
+            KeepWhileLeased(state);
         }
 
         return state;
@@ -201,11 +197,7 @@ internal sealed class PluginSetProvider : IDisposable
         {
             if (string.Equals(key.Environment, environmentPath, StringComparison.Ordinal) && _states.TryRemove(key, out var state))
             {
-                state.Dispose();
-                lock (_forgottenInUse)
-                {
-                    _forgottenInUse.Add(state);
-                }
+                KeepWhileLeased(state);
             }
         }
 
@@ -219,6 +211,16 @@ internal sealed class PluginSetProvider : IDisposable
         {
             // The project's own cache directory (<env>/.egg-cache): prepared again if the project comes back.
             _prepared.TryRemove(directory, out _);
+        }
+    }
+
+    /// <summary>Stops a slot taken out of the provider; its sets stay referenced by the clean-up while leased.</summary>
+    private void KeepWhileLeased(EnvironmentPlugins state)
+    {
+        state.Dispose();
+        lock (_forgottenInUse)
+        {
+            _forgottenInUse.Add(state);
         }
     }
 

@@ -113,7 +113,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         // A slot is made only for a key that names a project (or the shared worker): asking about other keys must not
         // leave state behind.
-        if (_options.Scope == WorkerScope.Shared ? key != SharedKey : !_catalog.Knows(key))
+        if (!NamesAWorker(key))
         {
             throw new ArgumentException(
                 $"No project has the worker key '{key}'. Keys are the full paths of environments" +
@@ -242,7 +242,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         slot = _slots.GetOrAdd(key, CreateSlot);
-        if (_options.Scope == WorkerScope.PerEnvironment && !_catalog.Knows(key))
+        if (!NamesAWorker(key))
         {
             // Made for a project the catalog dropped meanwhile: its unlisting may have run before the slot existed.
             Forget(slot);
@@ -250,6 +250,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         return slot;
     }
+
+    /// <summary>Returns whether a key names what a worker can serve: the shared worker, or a project the catalog knows.</summary>
+    private bool NamesAWorker(string key) =>
+        _options.Scope == WorkerScope.Shared ? key == SharedKey : _catalog.Knows(key);
 
     /// <summary>
     /// Takes the key's slot out of the pool and retires its worker, if any: a project that left the listing keeps no
@@ -712,7 +716,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private void RetireUnlisted(string path)
     {
         // A late event for a project listed again since (two refreshes overlapped) leaves its new state alone.
-        if (_options.Scope == WorkerScope.PerEnvironment && !_catalog.Knows(path) && _slots.TryGetValue(path, out var slot))
+        if (_options.Scope == WorkerScope.PerEnvironment && !NamesAWorker(path) && _slots.TryGetValue(path, out var slot))
         {
             Forget(slot);
         }

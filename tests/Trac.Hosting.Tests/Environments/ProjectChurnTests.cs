@@ -84,17 +84,7 @@ public sealed class ProjectChurnTests : IDisposable
             host.Time.Advance(Rescan);
         }
 
-        var reloaded = host.Logs.WaitForNextAsync("EnvironmentReloaded");
-        _projects.WriteTracIni("keep", "[project]\nname = Kept\n");
-        await host.Time.AdvanceUntilAsync(reloaded, Step);
-        var pluginsChanged = host.Logs.WaitForNextAsync("PluginSetChanged");
-        _projects.WritePlugin("keep", "Late", ("late.txt", "1"));
-        await host.Time.AdvanceUntilAsync(pluginsChanged, Step);
-
-        Assert.Equal(200, (await host.Request("keep").SendAsync()).StatusCode);
-        var last = host.Recorder.Dispatches.Last();
-        Assert.Equal("Kept", last.ProjectName);
-        Assert.Contains(last.PluginFolders, folder => folder.Contains("Late", StringComparison.Ordinal));
+        await AssertTracIniAndPluginChangesAreSeenAsync(host, "keep", "Kept");
     }
 
     [Fact]
@@ -110,17 +100,7 @@ public sealed class ProjectChurnTests : IDisposable
         _projects.CreateEnvironment("again", e => e.WithProject("Second"));
         host.Time.Advance(Rescan);
         Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
-        var reloaded = host.Logs.WaitForNextAsync("EnvironmentReloaded");
-        _projects.WriteTracIni("again", "[project]\nname = Third\n");
-        await host.Time.AdvanceUntilAsync(reloaded, Step);
-        var pluginsChanged = host.Logs.WaitForNextAsync("PluginSetChanged");
-        _projects.WritePlugin("again", "Late", ("late.txt", "1"));
-        await host.Time.AdvanceUntilAsync(pluginsChanged, Step);
-
-        Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
-        var last = host.Recorder.Dispatches.Last();
-        Assert.Equal("Third", last.ProjectName);
-        Assert.Contains(last.PluginFolders, folder => folder.Contains("Late", StringComparison.Ordinal));
+        await AssertTracIniAndPluginChangesAreSeenAsync(host, "again", "Third");
         Assert.Equal(1, host.Pool().SlotCount);
     }
 
@@ -157,6 +137,22 @@ public sealed class ProjectChurnTests : IDisposable
         Assert.Equal(1, host.Catalog().SlotCount);
         // A known project's key still gets its token.
         Assert.False(host.Pool().GetChangeToken(Path.Combine(_projects.Path, "keep")).HasChanged);
+    }
+
+    /// <summary>Changes a project's trac.ini and adds a plugin, and checks its next request sees both.</summary>
+    private async Task AssertTracIniAndPluginChangesAreSeenAsync(TracTestHost host, string name, string newProjectName)
+    {
+        var reloaded = host.Logs.WaitForNextAsync("EnvironmentReloaded");
+        _projects.WriteTracIni(name, $"[project]\nname = {newProjectName}\n");
+        await host.Time.AdvanceUntilAsync(reloaded, Step);
+        var pluginsChanged = host.Logs.WaitForNextAsync("PluginSetChanged");
+        _projects.WritePlugin(name, "Late", ("late.txt", "1"));
+        await host.Time.AdvanceUntilAsync(pluginsChanged, Step);
+
+        Assert.Equal(200, (await host.Request(name).SendAsync()).StatusCode);
+        var last = host.Recorder.Dispatches.Last();
+        Assert.Equal(newProjectName, last.ProjectName);
+        Assert.Contains(last.PluginFolders, folder => folder.Contains("Late", StringComparison.Ordinal));
     }
 
     private Task<TracTestHost> StartAsync(TimeProvider clock) =>
