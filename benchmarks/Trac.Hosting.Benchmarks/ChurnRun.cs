@@ -7,6 +7,7 @@ using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Workers;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Benchmarks;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Benchmarks;
 

@@ -62,9 +62,3 @@ public sealed class TracTestMetrics : IDisposable
         _measurements.Enqueue(new TracMeasurement(instrument.Name, value, copy));
     }
 }
-
-/// <summary>One recorded measurement.</summary>
-/// <param name="Instrument">The instrument's name.</param>
-/// <param name="Value">The value (counts and durations alike).</param>
-/// <param name="Tags">Its tags.</param>
-public sealed record TracMeasurement(string Instrument, double Value, IReadOnlyDictionary<string, object?> Tags);

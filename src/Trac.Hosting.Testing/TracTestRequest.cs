@@ -226,9 +226,3 @@ public sealed class TracTestRequest
             context.Response.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
     }
 }
-
-/// <summary>A response from a <see cref="TracTestHost"/>.</summary>
-/// <param name="StatusCode">The status code.</param>
-/// <param name="Body">The body, as text.</param>
-/// <param name="Headers">The response and content headers.</param>
-public sealed record TracTestResponse(int StatusCode, string Body, IReadOnlyDictionary<string, string> Headers);

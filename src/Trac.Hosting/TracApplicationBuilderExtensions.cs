@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting;
+using Trac.Hosting.Common;
 
 namespace Microsoft.AspNetCore.Builder;
 

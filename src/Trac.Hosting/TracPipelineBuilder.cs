@@ -9,6 +9,7 @@ using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting;
 
@@ -227,7 +228,7 @@ public sealed class TracPipelineBuilder
             services.GetRequiredService<ConnectionPeerCapture>().Enable();
             if (settings.Proxies.IsEmpty)
             {
-                Diagnostics.Log.HeaderSourceTrustsNoProxy(logger, settings.HeaderName);
+                RemoteUserLog.HeaderSourceTrustsNoProxy(logger, settings.HeaderName);
             }
         }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Trac.Hosting;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
+using Trac.Hosting.Common;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -93,7 +93,7 @@ internal sealed class EntryWatch : IDisposable
                     {
                         // On a pool thread: a subscriber that throws must not stop the others, the later checks, nor
                         // the process.
-                        Log.WatchFailed(_logger, Path.Combine(_root, name), (e as AggregateException)?.InnerException?.Message ?? e.Message);
+                        EnvironmentLog.WatchFailed(_logger, Path.Combine(_root, name), (e as AggregateException)?.InnerException?.Message ?? e.Message);
                     }
                 }
             }

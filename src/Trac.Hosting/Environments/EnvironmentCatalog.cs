@@ -145,7 +145,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log.ListingFailedKeepingLastGood(_logger, _settings.ParentDirectory ?? string.Empty, e.Message);
+                EnvironmentLog.ListingFailedKeepingLastGood(_logger, _settings.ParentDirectory ?? string.Empty, e.Message);
                 return;
             }
 
@@ -182,7 +182,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             _listingChanged = new CancellationTokenSource();
         }
 
-        Log.ListingRefreshed(_logger, listing.InOrder.Length);
+        EnvironmentLog.ListingRefreshed(_logger, listing.InOrder.Length);
         changed.Cancel();
         foreach (var path in unlisted)
         {
@@ -200,7 +200,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             var name = System.IO.Path.GetFileName(path);
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern))
             {
-                Log.EnvironmentNameSkipped(_logger, path);
+                EnvironmentLog.EnvironmentNameSkipped(_logger, path);
                 return;
             }
 
@@ -208,7 +208,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             {
                 if (logSkipped)
                 {
-                    Log.EnvironmentConflict(_logger, path, existing.Path);
+                    EnvironmentLog.EnvironmentConflict(_logger, path, existing.Path);
                 }
 
                 return;
@@ -227,7 +227,7 @@ internal sealed class EnvironmentCatalog : IDisposable
             }
             else if (logSkipped)
             {
-                Log.EnvironmentPathMissing(_logger, path);
+                EnvironmentLog.EnvironmentPathMissing(_logger, path);
             }
         }
 
@@ -260,7 +260,7 @@ internal sealed class EnvironmentCatalog : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Trac treats an unreadable .tracignore as a missing one.
-            Log.TracIgnoreUnreadable(_logger, file, e.Message);
+            EnvironmentLog.TracIgnoreUnreadable(_logger, file, e.Message);
             return TracIgnore.Default;
         }
     }

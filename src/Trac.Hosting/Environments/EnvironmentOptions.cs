@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Environments;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Environments;
 
@@ -62,7 +63,7 @@ internal sealed class EnvironmentResolutionMiddleware
         {
             if (!originalPath.StartsWithSegments(_settings.BasePath, StringComparison.OrdinalIgnoreCase))
             {
-                Log.EnvironmentNotFound(_logger, value);
+                EnvironmentLog.EnvironmentNotFound(_logger, value);
                 return TracResponses.WriteEnvironmentNotFoundAsync(context);
             }
 
@@ -83,7 +84,7 @@ internal sealed class EnvironmentResolutionMiddleware
             // Only a selector is configured, and it chose nothing for this request.
             if (Interlocked.Exchange(ref _selectionMissingWarned, 1) == 0)
             {
-                Log.EnvironmentSelectionMissing(_logger, value);
+                EnvironmentLog.EnvironmentSelectionMissing(_logger, value);
             }
 
             return TracResponses.WriteTracErrorAsync(context, EnvironmentSettings.MissingOptionsMessage);
@@ -110,7 +111,7 @@ internal sealed class EnvironmentResolutionMiddleware
 
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern) || !_catalog.TryFind(name, out slot))
             {
-                Log.EnvironmentNotFound(_logger, value);
+                EnvironmentLog.EnvironmentNotFound(_logger, value);
                 return TracResponses.WriteEnvironmentNotFoundAsync(context);
             }
         }
@@ -118,7 +119,7 @@ internal sealed class EnvironmentResolutionMiddleware
         var state = slot.State;
         if (state.Environment is not { } environment)
         {
-            Log.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
+            EnvironmentLog.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
             return TracResponses.WriteTracErrorAsync(context, state.ErrorFor(_showServerPaths)!);
         }
 
@@ -140,7 +141,7 @@ internal sealed class EnvironmentResolutionMiddleware
 
         if (feature.PathBase != originalPathBase && context.GetEndpoint() is not null && Interlocked.Exchange(ref _routingWarned, 1) == 0)
         {
-            Log.RoutingBeforeTrac(_logger);
+            EnvironmentLog.RoutingBeforeTrac(_logger);
         }
 
         return InvokeNextAsync(context, feature);

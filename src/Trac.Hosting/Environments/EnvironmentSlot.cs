@@ -111,7 +111,7 @@ internal sealed class EnvironmentSlot : IDisposable
     {
         if (Interlocked.Exchange(ref _removedLogged, 1) == 0)
         {
-            Log.EnvironmentRemoved(_logger, Name, Path);
+            EnvironmentLog.EnvironmentRemoved(_logger, Name, Path);
         }
     }
 
@@ -155,7 +155,7 @@ internal sealed class EnvironmentSlot : IDisposable
                 // is not broken: it is said so, and the listing's refresh drops it.
                 if (Directory.Exists(Path))
                 {
-                    Log.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
+                    EnvironmentLog.ReloadFailedKeepingLastGood(_logger, Name, Path, next.Error!, next.ErrorDetail);
                 }
                 else
                 {
@@ -171,7 +171,7 @@ internal sealed class EnvironmentSlot : IDisposable
             }
 
             Volatile.Write(ref _removedLogged, 0);
-            Log.EnvironmentReloaded(_logger, Name, Path);
+            EnvironmentLog.EnvironmentReloaded(_logger, Name, Path);
             LogIfFailed(next);
             _state = next;
             changed = _changed;
@@ -192,7 +192,7 @@ internal sealed class EnvironmentSlot : IDisposable
     {
         if (state.Error is not null)
         {
-            Log.EnvironmentOpenFailed(_logger, Name, Path, state.Error, state.ErrorDetail);
+            EnvironmentLog.EnvironmentOpenFailed(_logger, Name, Path, state.Error, state.ErrorDetail);
         }
     }
 }

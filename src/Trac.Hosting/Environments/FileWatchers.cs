@@ -37,7 +37,7 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             // The directory is gone or unreadable: nothing to watch until it is listed again.
-            Log.WatchFailed(logger, root, e.Message);
+            EnvironmentLog.WatchFailed(logger, root, e.Message);
             return NullChangeToken.Singleton;
         }
 
@@ -47,7 +47,7 @@ internal sealed class FileWatchers(bool usePolling, ILogger logger) : IDisposabl
         }
         catch (Exception e) when (!provider.UsePollingFileWatcher && e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
-            Log.FallingBackToPolling(logger, root, e.Message);
+            EnvironmentLog.FallingBackToPolling(logger, root, e.Message);
             var polling = Create(root, polling: true);
             if (_providers.TryUpdate(root, polling, provider))
             {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Diagnostics;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Environments;
 
@@ -181,11 +182,11 @@ internal sealed class ProjectIndex : IDisposable
         try
         {
             _template = File.ReadAllText(_templatePath!, Encoding.UTF8);
-            Log.IndexTemplateReloaded(_logger, _templatePath!);
+            EnvironmentLog.IndexTemplateReloaded(_logger, _templatePath!);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.IndexTemplateUnreadable(_logger, _templatePath!, e.Message);
+            EnvironmentLog.IndexTemplateUnreadable(_logger, _templatePath!, e.Message);
         }
     }
 

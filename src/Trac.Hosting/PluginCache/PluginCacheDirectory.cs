@@ -74,7 +74,7 @@ internal static partial class PluginCacheDirectory
                     "(Trac:PluginCache:AllowInsecureDirectory accepts it at your own risk.)");
             }
 
-            Log.InsecurePluginCacheAccepted(logger, path, octal);
+            PluginCacheLog.InsecurePluginCacheAccepted(logger, path, octal);
         }
     }
 

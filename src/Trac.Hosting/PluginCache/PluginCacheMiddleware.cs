@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Trac.Hosting.Environments;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.PluginCache;
 

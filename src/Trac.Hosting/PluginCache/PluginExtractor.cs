@@ -187,7 +187,7 @@ internal sealed class PluginExtractor
                     {
                     }
 
-                    Log.PluginLeftoverRemoved(_logger, file);
+                    PluginCacheLog.PluginLeftoverRemoved(_logger, file);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -261,7 +261,7 @@ internal sealed class PluginExtractor
                     cancellationToken);
                 if (extracted)
                 {
-                    Log.PluginExtracted(_logger, archive, folder);
+                    PluginCacheLog.PluginExtracted(_logger, archive, folder);
                 }
 
                 return (new TracPlugin(name, archive, folder, hash), extracted);

@@ -68,7 +68,7 @@ internal sealed class PluginSetProvider : IDisposable
         }
         catch (InvalidOperationException e)
         {
-            Log.PluginCacheUnavailable(_logger, e.Message);
+            PluginCacheLog.PluginCacheUnavailable(_logger, e.Message);
             return e.Message;
         }
     }
@@ -268,7 +268,7 @@ internal sealed class PluginSetProvider : IDisposable
                 // Unsafe or corrupt archives stay refused until they change; anything else is tried again later.
                 transient |= e is not (UnsafePluginArchiveException or InvalidDataException);
                 var message = e is UnsafePluginArchiveException ? e.Message : $"The plugin archive '{archive}' cannot be extracted: {e.Message}";
-                Log.PluginArchiveRefused(_logger, archive, message);
+                PluginCacheLog.PluginArchiveRefused(_logger, archive, message);
                 errors.Add(new TracPluginError(archive, message));
             }
         }
@@ -381,11 +381,11 @@ internal sealed class PluginSetProvider : IDisposable
 
             Directory.Delete(trash, recursive: true);
             PluginExtractor.RetireLock(folderLock);
-            Log.StalePluginRemoved(_logger, folder);
+            PluginCacheLog.StalePluginRemoved(_logger, folder);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.PluginSetRefreshFailed(_logger, folder, e.Message);
+            PluginCacheLog.PluginSetRefreshFailed(_logger, folder, e.Message);
         }
     }
 
@@ -520,7 +520,7 @@ internal sealed class PluginSetProvider : IDisposable
 
                     if (!ReferenceEquals(next, previous))
                     {
-                        Log.PluginSetChanged(_owner._logger, _environmentPath, next.Plugins.Count);
+                        PluginCacheLog.PluginSetChanged(_owner._logger, _environmentPath, next.Plugins.Count);
                         previous.SignalReplaced();
                         if (_owner._settings.CleanupStale)
                         {
@@ -537,7 +537,7 @@ internal sealed class PluginSetProvider : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log.PluginSetRefreshFailed(_owner._logger, _environmentPath, e.Message);
+                PluginCacheLog.PluginSetRefreshFailed(_owner._logger, _environmentPath, e.Message);
             }
             finally
             {

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.RemoteUser;
 

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.RemoteUser;
 
@@ -151,7 +152,7 @@ internal sealed class RemoteUserMiddleware
             if (_logger.IsEnabled(LogLevel.Debug))
             {
                 // Any client can send the header: Debug only, and the peer's text made only when it is written.
-                Log.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
+                RemoteUserLog.UntrustedUserHeaderRemoved(_logger, _settings.HeaderName, peer?.ToString() ?? "(none)");
             }
 
             return (null, false);
@@ -198,7 +199,7 @@ internal sealed class RemoteUserMiddleware
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     // The name is the client's: Debug only, escaped.
-                    Log.LookAlikeHeaderRemoved(_logger, Escape(name));
+                    RemoteUserLog.LookAlikeHeaderRemoved(_logger, Escape(name));
                 }
             }
         }
@@ -224,7 +225,7 @@ internal sealed class RemoteUserMiddleware
         {
             if (Interlocked.Exchange(ref _loginWarned, 1) == 0)
             {
-                Log.LoginWithoutAuthentication(_logger, Escape(context.Request.Path.Value ?? string.Empty));
+                RemoteUserLog.LoginWithoutAuthentication(_logger, Escape(context.Request.Path.Value ?? string.Empty));
             }
 
             await TracResponses.WriteTracErrorAsync(context, LoginUnavailableMessage);

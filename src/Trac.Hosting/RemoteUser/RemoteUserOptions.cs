@@ -1,3 +1,4 @@
+using Trac.Hosting.Common;
 namespace Trac.Hosting.RemoteUser;
 
 /// <summary>

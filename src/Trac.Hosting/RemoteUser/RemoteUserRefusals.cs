@@ -53,11 +53,11 @@ internal sealed class RemoteUserRefusals
             // Escaping allocates: only for a log that is written.
             if (malformed)
             {
-                Log.RemoteUserMalformed(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
+                RemoteUserLog.RemoteUserMalformed(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
             }
             else
             {
-                Log.RemoteUserRefused(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
+                RemoteUserLog.RemoteUserRefused(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
             }
         }
 
@@ -67,7 +67,7 @@ internal sealed class RemoteUserRefusals
         {
             // Refusals counted by other threads meanwhile go into this Warning or the next one, never into none.
             var count = Interlocked.Exchange(ref _pending[index], 0);
-            Log.RemoteUserRefusalsSummarized(_logger, count, malformed ? 400 : 403, TagValue(reason), Describe(reason), SummaryInterval);
+            RemoteUserLog.RemoteUserRefusalsSummarized(_logger, count, malformed ? 400 : 403, TagValue(reason), Describe(reason), SummaryInterval);
         }
     }
 

@@ -30,12 +30,3 @@ internal readonly struct RemoteUserResult
 
     public override string ToString() => Outcome == RemoteUserOutcome.User ? $"User({Name})" : $"{Outcome}({Reason})";
 }
-
-/// <summary>The kinds of <see cref="RemoteUserResult"/>.</summary>
-internal enum RemoteUserOutcome
-{
-    Anonymous,
-    User,
-    Malformed,
-    Refused,
-}

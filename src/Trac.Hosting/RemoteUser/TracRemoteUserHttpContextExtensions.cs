@@ -1,5 +1,6 @@
 using Trac.Hosting;
 using Trac.Hosting.RemoteUser;
+using Trac.Hosting.Common;
 
 namespace Microsoft.AspNetCore.Http;
 

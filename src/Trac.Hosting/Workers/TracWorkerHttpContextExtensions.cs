@@ -1,5 +1,6 @@
 using Trac.Hosting;
 using Trac.Hosting.Workers;
+using Trac.Hosting.Common;
 
 namespace Microsoft.AspNetCore.Http;
 

@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Workers;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Trac.Hosting.Environments;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Workers;
 

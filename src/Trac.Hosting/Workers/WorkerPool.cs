@@ -391,7 +391,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Log.WorkerStartFailed(_logger, slot.Key, e.Message, e);
+            WorkerLog.WorkerStartFailed(_logger, slot.Key, e.Message, e);
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }
@@ -411,7 +411,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         _metrics.ActiveWorkers.Add(1);
-        Log.WorkerStarted(_logger, slot.Key, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        WorkerLog.WorkerStarted(_logger, slot.Key, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
 
@@ -523,7 +523,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
             catch (Exception e)
             {
-                Log.WorkerStopFailed(_logger, slot.Key, generation, "failed start", e.Message, e);
+                WorkerLog.WorkerStopFailed(_logger, slot.Key, generation, "failed start", e.Message, e);
             }
             finally
             {
@@ -658,7 +658,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            Log.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
+            WorkerLog.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
             _ = DrainAndStopAsync(expected, reason, _options.DrainTimeout);
             slot.SignalChanged();
         }
@@ -732,7 +732,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         clock ??= _timeProvider;
         _retiring[worker] = 0;
         // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
-        Log.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
+        WorkerLog.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
         worker.BeginDrain();
         _metrics.ActiveWorkers.Add(-1);
         var started = _timeProvider.GetTimestamp();
@@ -749,7 +749,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             if (!finished)
             {
                 var active = worker.ActiveRequests;
-                Log.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, reason, active);
+                WorkerLog.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, reason, active);
                 _metrics.AbortedRequests.Add(active);
                 worker.Abort();
                 // Aborted requests unwind quickly; the services are disposed only once they have, or after a grace.
@@ -764,7 +764,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             {
                 // Said once, counted, and the worker stays listed (Aborted) until its last request returns; its
                 // unloading is verified only then, since running code keeps its plugins loaded.
-                Log.WorkerStoppedWithRequestsRunning(_logger, worker.Key, worker.Generation, reason, outliving);
+                WorkerLog.WorkerStoppedWithRequestsRunning(_logger, worker.Key, worker.Generation, reason, outliving);
                 _metrics.OutlivingRequests.Add(outliving);
                 await StopAsync(worker, reason, counted: false, verifyUnload: false);
                 _ = ForgetWhenIdleAsync(worker, reason);
@@ -786,7 +786,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     {
         await worker.Idle;
         _retiring.TryRemove(worker, out _);
-        Log.WorkerAbortedRequestsReturned(_logger, worker.Key, worker.Generation, reason);
+        WorkerLog.WorkerAbortedRequestsReturned(_logger, worker.Key, worker.Generation, reason);
         VerifyUnload(worker, reason);
     }
 
@@ -804,10 +804,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         catch (Exception e)
         {
             // A worker service that throws while disposed: everything else was released all the same.
-            Log.WorkerStopFailed(_logger, worker.Key, worker.Generation, reason, e.Message, e);
+            WorkerLog.WorkerStopFailed(_logger, worker.Key, worker.Generation, reason, e.Message, e);
         }
 
-        Log.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
+        WorkerLog.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
         if (verifyUnload)
         {
             VerifyUnload(worker, reason);
@@ -826,12 +826,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     {
         if (collected)
         {
-            Log.WorkerUnloaded(_logger, unloading.Key, unloading.Generation, unloading.Reason);
+            WorkerLog.WorkerUnloaded(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
         else
         {
             _metrics.UnloadFailures.Add(1);
-            Log.WorkerUnloadFailed(_logger, unloading.Key, unloading.Generation, unloading.Reason);
+            WorkerLog.WorkerUnloadFailed(_logger, unloading.Key, unloading.Generation, unloading.Reason);
         }
     }
 
@@ -881,7 +881,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        Log.ProcessRecycling(_logger, reason, _options.ProcessStopDelay);
+        WorkerLog.ProcessRecycling(_logger, reason, _options.ProcessStopDelay);
         var lifetime = _hostServices.GetService<IHostApplicationLifetime>();
         _processStopTimer = _timeProvider.CreateTimer(_ => lifetime?.StopApplication(), null, _options.ProcessStopDelay, Timeout.InfiniteTimeSpan);
     }

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.Docs;
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.Environments;
 

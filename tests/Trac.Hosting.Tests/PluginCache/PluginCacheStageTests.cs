@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.PluginCache;
 

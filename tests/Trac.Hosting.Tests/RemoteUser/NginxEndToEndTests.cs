@@ -9,6 +9,7 @@ using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
 using static Trac.Hosting.TestSupport.LoopbackHttp;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.RemoteUser;
 

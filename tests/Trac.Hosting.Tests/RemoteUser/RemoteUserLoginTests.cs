@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Tests.Support;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.RemoteUser;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Environments;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Tests.Support;
 

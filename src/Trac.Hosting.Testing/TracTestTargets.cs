@@ -1,24 +1,9 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Testing;
-
-/// <summary>What request helpers and worker controls need of a host, whichever kind it is.</summary>
-internal interface ITracTestTarget
-{
-    /// <summary>Gets the host's services (building the host if it is not built yet).</summary>
-    IServiceProvider Services { get; }
-
-    /// <summary>Gets the host's manual clock, or throws if it runs on another clock.</summary>
-    ManualTimeProvider Time { get; }
-
-    /// <summary>
-    /// Creates a client for the request helpers, for a host on Kestrel: it neither follows redirects nor keeps
-    /// cookies, so a request sees exactly the response TestServer would give.
-    /// </summary>
-    HttpClient CreateRequestClient();
-}
 
 /// <summary>Helpers over <see cref="ITracTestTarget"/>.</summary>
 internal static class TracTestTargets

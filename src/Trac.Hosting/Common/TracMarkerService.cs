@@ -1,4 +1,4 @@
-namespace Trac.Hosting;
+namespace Trac.Hosting.Common;
 
 /// <summary>
 /// Registered by <c>AddTrac</c>: proves to <c>UseTrac</c> that the services are there, and owns what the Trac

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Trac.Hosting;
+namespace Trac.Hosting.Common;
 
 /// <summary>
 /// Reads and writes a request's features through the collection's indexer. <c>IFeatureCollection.Get&lt;T&gt;()</c> and

@@ -1,4 +1,4 @@
-namespace Trac.Hosting;
+namespace Trac.Hosting.Common;
 
 /// <summary>Disposes what may be asynchronously or synchronously disposable (or neither).</summary>
 internal static class Disposal
@@ -15,18 +15,5 @@ internal static class Disposal
         }
 
         return ValueTask.CompletedTask;
-    }
-}
-
-/// <summary>List helpers for options that copy themselves.</summary>
-internal static class Lists
-{
-    /// <summary>Appends every item of <paramref name="from"/> to <paramref name="to"/>.</summary>
-    public static void CopyTo<T>(IEnumerable<T> from, ICollection<T> to)
-    {
-        foreach (var item in from)
-        {
-            to.Add(item);
-        }
     }
 }

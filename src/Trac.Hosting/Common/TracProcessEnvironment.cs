@@ -1,4 +1,4 @@
-namespace Trac.Hosting;
+namespace Trac.Hosting.Common;
 
 /// <summary>
 /// Reads the process variables Trac's front ends read (<c>TRAC_ENV</c>, ...). A service, so tests can supply

@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace Trac.Hosting;
+namespace Trac.Hosting.Common;
 
 /// <summary>
 /// The short responses the pipeline writes itself. Every one has a Content-Length (Trac's responses do not).
