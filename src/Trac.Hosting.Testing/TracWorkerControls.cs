@@ -17,18 +17,19 @@ public sealed class TracWorkerControls
     /// <summary>Gets a snapshot of every worker, serving or draining.</summary>
     public IReadOnlyList<TracWorkerInfo> State => Pool.Workers;
 
-    /// <summary>Gets the options the host's worker pool was built with (after <c>RecycleWorkers</c>' adjustments).</summary>
+    /// <summary>
+    /// Gets the limits the host's worker pool runs with (after <c>RecycleWorkers</c>' adjustments): a read-only
+    /// snapshot, as <see cref="IWorkerPool.Limits"/> gives it.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The host's pipeline has no <c>RecycleWorkers()</c> stage.</exception>
-    public WorkerOptions Options => PoolAccessor.Current?.Options
-        ?? throw new InvalidOperationException("The host's Trac pipeline has no worker pool: add .RecycleWorkers() to its UseTrac(...).");
+    public TracWorkerLimits Limits => Pool.Limits;
 
     private IWorkerPool Pool => _host.Services.GetRequiredService<IWorkerPool>();
 
-    private WorkerPoolAccessor PoolAccessor => _host.Services.GetRequiredService<WorkerPoolAccessor>();
-
     /// <summary>
     /// Returns the pool key of an environment (its full path, as the host's catalog knows it), or <c>shared</c> for a
-    /// shared worker; any other key (a full path) is returned as it is.
+    /// shared worker; any other key (a full path) is returned as it is. The pool's <see cref="IWorkerPool.GetKey"/>
+    /// answers for a project it knows; for one it does not know yet, the key is its path under the parent directory.
     /// </summary>
     /// <param name="environment">The environment's name, <c>shared</c>, or a key.</param>
     /// <returns>The key.</returns>
@@ -79,13 +80,13 @@ public sealed class TracWorkerControls
     public void AdvancePast(TimeSpan duration) => _host.Time.Advance(duration + TimeSpan.FromTicks(1));
 
     /// <summary>
-    /// Moves the host's clock just past the pool's <see cref="WorkerOptions.IdleTimeout"/>: a worker that has been
+    /// Moves the host's clock just past the pool's <see cref="TracWorkerLimits.IdleTimeout"/>: a worker that has been
     /// quiet since the last request is retired.
     /// </summary>
     /// <exception cref="InvalidOperationException">The pool has no idle timeout.</exception>
     public void AdvancePastIdleTimeout()
     {
-        var idle = Options.IdleTimeout;
+        var idle = Limits.IdleTimeout;
         if (idle <= TimeSpan.Zero)
         {
             throw new InvalidOperationException("The worker pool has no IdleTimeout: set it in RecycleWorkers(o => o.IdleTimeout = ...).");
@@ -95,14 +96,14 @@ public sealed class TracWorkerControls
     }
 
     /// <summary>
-    /// Moves the host's clock just past the longest lifetime a worker can draw: <see cref="WorkerOptions.MaxLifetime"/>
-    /// plus the whole <see cref="WorkerOptions.MaxLifetimeJitter"/>, so every worker started before the call is
+    /// Moves the host's clock just past the longest lifetime a worker can draw: <see cref="TracWorkerLimits.MaxLifetime"/>
+    /// plus the whole <see cref="TracWorkerLimits.MaxLifetimeJitter"/>, so every worker started before the call is
     /// recycled whatever its draw of jitter.
     /// </summary>
     /// <exception cref="InvalidOperationException">The pool has no lifetime limit.</exception>
     public void AdvancePastMaxLifetime()
     {
-        var options = Options;
+        var options = Limits;
         if (options.MaxLifetime <= TimeSpan.Zero)
         {
             throw new InvalidOperationException("The worker pool has no MaxLifetime: set it in RecycleWorkers(o => o.MaxLifetime = ...).");

@@ -1,9 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
@@ -26,12 +23,9 @@ public sealed class TracPipelineBuilder
 {
     private static readonly TracStage[] s_order = Enum.GetValues<TracStage>();
 
-    private readonly List<Action<IApplicationBuilder>> _steps = [];
+    private readonly List<Action<TracPipelineContext>> _steps = [];
     private readonly HashSet<TracStage> _stages = [];
     private readonly TracOptions _options;
-    private EnvironmentCatalog? _catalog;
-    private PluginSetProvider? _plugins;
-    private WorkerPool? _pool;
 
     internal TracPipelineBuilder(IApplicationBuilder app)
     {
@@ -53,12 +47,7 @@ public sealed class TracPipelineBuilder
     /// <exception cref="InvalidOperationException">The stage was already added, or added after a later stage or after <c>Dispatch</c>.</exception>
     public TracPipelineBuilder ResolveEnvironment(Action<EnvironmentOptions>? configure = null)
     {
-        AddStage(TracStage.ResolveEnvironment, [], app =>
-        {
-            var options = _options.Environment.Clone();
-            configure?.Invoke(options);
-            _catalog = UseEnvironmentResolution(app, options);
-        });
+        Add(new EnvironmentResolutionStage(_options.Environment, configure));
         return this;
     }
 
@@ -73,12 +62,7 @@ public sealed class TracPipelineBuilder
     /// <exception cref="InvalidOperationException">The stage was already added, or added after a later stage or after <c>Dispatch</c>.</exception>
     public TracPipelineBuilder NormalizeRemoteUser(Action<RemoteUserOptions>? configure = null)
     {
-        AddStage(TracStage.NormalizeRemoteUser, [], app =>
-        {
-            var options = _options.RemoteUser.Clone();
-            configure?.Invoke(options);
-            UseRemoteUser(app, options);
-        });
+        Add(new RemoteUserStage(_options.RemoteUser, configure));
         return this;
     }
 
@@ -93,12 +77,7 @@ public sealed class TracPipelineBuilder
     /// already added, or added after a later stage or after <c>Dispatch</c>.</exception>
     public TracPipelineBuilder UsePluginCache(Action<PluginCacheOptions>? configure = null)
     {
-        AddStage(TracStage.UsePluginCache, [TracStage.ResolveEnvironment], app =>
-        {
-            var options = _options.PluginCache.Clone();
-            configure?.Invoke(options);
-            _plugins = UsePluginCacheStage(app, options, _catalog!);
-        });
+        Add(new PluginCacheStage(_options.PluginCache, configure));
         return this;
     }
 
@@ -113,12 +92,7 @@ public sealed class TracPipelineBuilder
     /// already added, or added after <c>Dispatch</c>.</exception>
     public TracPipelineBuilder RecycleWorkers(Action<WorkerOptions>? configure = null)
     {
-        AddStage(TracStage.RecycleWorkers, [TracStage.ResolveEnvironment], app =>
-        {
-            var options = _options.Workers.Clone();
-            configure?.Invoke(options);
-            _pool = UseWorkers(app, options, _catalog!, _plugins);
-        });
+        Add(new WorkerStage(_options.Workers, configure));
         return this;
     }
 
@@ -132,11 +106,7 @@ public sealed class TracPipelineBuilder
     public TracPipelineBuilder Dispatch<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TApplication>()
         where TApplication : class, ITracApplication
     {
-        AddStage(TracStage.Dispatch, [TracStage.RecycleWorkers], app =>
-        {
-            _pool!.ApplicationType = typeof(TApplication);
-            app.Run(static context => ((Worker)RequestFeatures.Get<ITracWorker>(context)!).Application!.DispatchAsync(context));
-        });
+        Add(new DispatchStage(new InProcessApplication.Factory(typeof(TApplication))));
         return this;
     }
 
@@ -151,7 +121,7 @@ public sealed class TracPipelineBuilder
     {
         ArgumentNullException.ThrowIfNull(middleware);
         ThrowIfDispatched("Use");
-        _steps.Add(app => app.Use(middleware));
+        _steps.Add(context => context.App.Use(middleware));
         return this;
     }
 
@@ -166,20 +136,23 @@ public sealed class TracPipelineBuilder
     public TracPipelineBuilder Dispatch(RequestDelegate dispatch)
     {
         ArgumentNullException.ThrowIfNull(dispatch);
-        AddStage(TracStage.Dispatch, [], app => app.Run(dispatch));
+        Add(new DelegateDispatchStage(dispatch));
         return this;
     }
 
     internal void Build()
     {
+        var context = new TracPipelineContext(ApplicationBuilder);
         foreach (var step in _steps)
         {
-            step(ApplicationBuilder);
+            step(context);
         }
     }
 
-    internal void AddStage(TracStage stage, TracStage[] requires, Action<IApplicationBuilder> apply)
+    /// <summary>Adds a stage after checking its place: once, in order, after the stages it needs.</summary>
+    internal void Add(ITracStage added)
     {
+        var stage = added.Stage;
         var method = stage.ToString();
         ThrowIfDispatched(method);
         if (!_stages.Add(stage))
@@ -196,14 +169,14 @@ public sealed class TracPipelineBuilder
                 $"{string.Join(", ", s_order.Select(s => s + "()"))}.");
         }
 
-        foreach (var required in requires.Where(r => !_stages.Contains(r)))
+        foreach (var required in added.Requires.Where(r => !_stages.Contains(r)))
         {
             _stages.Remove(stage);
             throw new InvalidOperationException(
                 $"{method}() needs {required}() earlier in the Trac pipeline: call .{required}() before .{method}().");
         }
 
-        _steps.Add(apply);
+        _steps.Add(added.Apply);
     }
 
     private void ThrowIfDispatched(string method)
@@ -218,95 +191,9 @@ public sealed class TracPipelineBuilder
     /// <summary>Gets whether remote-user options were configured (a <c>Trac:RemoteUser</c> section, or code).</summary>
     internal bool IsRemoteUserConfigured => _options.ConfiguredSections.Contains("RemoteUser") || !_options.RemoteUser.IsDefault();
 
-    private static void UseRemoteUser(IApplicationBuilder app, RemoteUserOptions options)
-    {
-        var services = app.ApplicationServices;
-        var settings = RemoteUserSettings.Create(options);
-        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.RemoteUser");
-        if (settings.UsesHeader)
-        {
-            services.GetRequiredService<ConnectionPeerCapture>().Enable();
-            if (settings.Proxies.IsEmpty)
-            {
-                RemoteUserLog.HeaderSourceTrustsNoProxy(logger, settings.HeaderName);
-            }
-        }
-
-        app.UseMiddleware<RemoteUserMiddleware>(settings, logger);
-    }
-
     /// <summary>Gets whether plugin cache options were configured (a <c>Trac:PluginCache</c> section, or code).</summary>
     internal bool IsPluginCacheConfigured => _options.ConfiguredSections.Contains("PluginCache") || !_options.PluginCache.IsDefault();
 
     /// <summary>Gets whether worker options were configured (a <c>Trac:Workers</c> section, or code).</summary>
     internal bool IsWorkersConfigured => _options.ConfiguredSections.Contains("Workers") || !_options.Workers.IsDefault();
-
-    private static WorkerPool UseWorkers(IApplicationBuilder app, WorkerOptions options, EnvironmentCatalog catalog, PluginSetProvider? plugins)
-    {
-        var errors = options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new InvalidOperationException(string.Join(" ", errors));
-        }
-
-        var services = app.ApplicationServices;
-        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.Workers");
-        var metrics = services.GetRequiredService<Diagnostics.TracMetrics>();
-        var pool = new WorkerPool(options, services, catalog, plugins, services.GetRequiredService<TimeProvider>(), logger, metrics);
-        services.GetRequiredService<TracMarkerService>().Own(pool);
-        services.GetRequiredService<WorkerPoolAccessor>().Set(pool);
-        app.UseMiddleware<WorkerMiddleware>(pool, metrics);
-        return pool;
-    }
-
-    private static PluginSetProvider UsePluginCacheStage(IApplicationBuilder app, PluginCacheOptions options, EnvironmentCatalog catalog)
-    {
-        var services = app.ApplicationServices;
-        var settings = PluginCacheSettings.Create(options, catalog.Settings, services.GetRequiredService<TracProcessEnvironment>().GetVariable);
-        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.PluginCache");
-        var timeProvider = services.GetRequiredService<TimeProvider>();
-        var extractor = new PluginExtractor(settings.Limits, settings.ConfigureExtractionPipeline, timeProvider, settings.LockTimeout, logger);
-        var provider = new PluginSetProvider(settings, extractor, catalog, timeProvider, logger);
-        services.GetRequiredService<TracMarkerService>().Own(provider);
-        foreach (var directory in settings.KnownAtStartUp())
-        {
-            // Fail at start-up, not on the first request, for every directory already known.
-            PluginCacheDirectory.Prepare(directory, settings.AllowInsecureDirectory, logger);
-        }
-
-        app.UseMiddleware<PluginCacheMiddleware>(provider);
-        return provider;
-    }
-
-    private static EnvironmentCatalog UseEnvironmentResolution(IApplicationBuilder app, EnvironmentOptions options)
-    {
-        var services = app.ApplicationServices;
-        var contentRoot = services.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
-        var settings = EnvironmentSettings.Create(
-            options, services.GetRequiredService<TracProcessEnvironment>().GetVariable, contentRoot);
-
-        if (settings.ParentDirectory is { } parent && !Directory.Exists(parent))
-        {
-            throw new InvalidOperationException(
-                $"The environment parent directory '{parent}' (Trac:Environment:ParentDirectory or TRAC_ENV_PARENT_DIR) does not exist. " +
-                "Create it or correct the setting.");
-        }
-
-        var logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Trac.Hosting.Environments");
-        var owner = services.GetRequiredService<TracMarkerService>();
-        var catalog = new EnvironmentCatalog(settings, services.GetRequiredService<TimeProvider>(), logger);
-        owner.Own(catalog);
-
-        if (catalog.Single?.State.Error is { } error)
-        {
-            throw new InvalidOperationException(
-                $"The Trac environment at '{catalog.Single.Path}' cannot be opened: {error}. " +
-                "Fix the environment, or point Trac:Environment:Path (or TRAC_ENV) at a valid one.");
-        }
-
-        var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, services.GetRequiredService<TimeProvider>(), settings.ReloadDelay, logger);
-        owner.Own(index);
-        app.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
-        return catalog;
-    }
 }

@@ -34,12 +34,10 @@ public static class TracServiceCollectionExtensions
         }
 
         services.AddSingleton<TracMarkerService>();
-        services.AddSingleton<ConnectionPeerCapture>();
         services.AddSingleton(sp => new Trac.Hosting.Diagnostics.TracMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.AddSingleton<WorkerPoolAccessor>();
-        services.AddSingleton<IWorkerPool>(sp => sp.GetRequiredService<WorkerPoolAccessor>());
-        // First among the startup filters, so the TCP peer is recorded before any forwarded-headers processing.
-        services.Insert(0, ServiceDescriptor.Transient<IStartupFilter, ConnectionPeerStartupFilter>());
+        // What each stage needs from the host's services, registered by the stage.
+        RemoteUserStage.AddServices(services);
+        WorkerStage.AddServices(services);
         return services;
     }
 

@@ -400,7 +400,7 @@ public sealed class TracTestHostTests : IDisposable
             .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>())
             .StartAsync();
 
-        Assert.Contains("RecycleWorkers()", Assert.Throws<InvalidOperationException>(() => plain.Workers.Options).Message, StringComparison.Ordinal);
+        Assert.Contains("RecycleWorkers()", Assert.Throws<InvalidOperationException>(() => plain.Workers.Limits).Message, StringComparison.Ordinal);
         Assert.Contains("IdleTimeout", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastIdleTimeout).Message, StringComparison.Ordinal);
         Assert.Contains("MaxLifetime", Assert.Throws<InvalidOperationException>(recycling.Workers.AdvancePastMaxLifetime).Message, StringComparison.Ordinal);
     }

@@ -71,7 +71,7 @@ public sealed class TracWebApplicationFactoryTests
     {
         using var app = new TracWebApplicationFactory<Program>();
         await app.Request("demo").SendAsync();
-        Assert.Equal(3, app.Workers.Options.MaxRequests);
+        Assert.Equal(3, app.Workers.Limits.MaxRequests);
 
         var recycled = app.Workers.WaitForRecycleAsync("demo");
         await app.Request("demo").SendAsync();

@@ -67,7 +67,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     [Fact]
     public async Task StageMissingItsPrerequisite_ThrowsNamingIt()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.AddStage(TracStage.UsePluginCache, [TracStage.ResolveEnvironment], _ => { })));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t => t.Add(new Trac.Hosting.PluginCache.PluginCacheStage(new Trac.Hosting.PluginCache.PluginCacheOptions(), null))));
 
         Assert.Equal(
             "UsePluginCache() needs ResolveEnvironment() earlier in the Trac pipeline: call .ResolveEnvironment() before .UsePluginCache().",
@@ -79,7 +79,7 @@ public sealed class TracPipelineBuilderTests : IDisposable
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(t =>
         {
-            t.AddStage(TracStage.NormalizeRemoteUser, [], _ => { });
+            t.Add(new Trac.Hosting.RemoteUser.RemoteUserStage(new Trac.Hosting.RemoteUser.RemoteUserOptions(), null));
             t.ResolveEnvironment();
         }));
 

@@ -1,3 +1,4 @@
+using Trac.Hosting.Common;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -19,7 +20,7 @@ internal sealed class EnvironmentCatalog : IDisposable
     private readonly ConcurrentDictionary<string, EnvironmentSlot> _slotsByPath = new(StringComparer.Ordinal);
     private readonly object _listingGate = new();
     private volatile Listing _listing = Listing.Empty;
-    private CancellationTokenSource _listingChanged = new();
+    private readonly ChangeSignal _listingChanged = new();
     private IDisposable? _listingWatch;
     private Debouncer? _listingRefresh;
     private ITimer? _rescan;
@@ -95,13 +96,7 @@ internal sealed class EnvironmentCatalog : IDisposable
     public event Action<string>? EnvironmentUnlisted;
 
     /// <summary>Returns a token that fires when the listing is rebuilt.</summary>
-    public IChangeToken GetListingChangeToken()
-    {
-        lock (_listingGate)
-        {
-            return new CancellationChangeToken(_listingChanged.Token);
-        }
-    }
+    public IChangeToken GetListingChangeToken() => _listingChanged.GetChangeToken();
 
     public void Dispose()
     {
@@ -133,7 +128,6 @@ internal sealed class EnvironmentCatalog : IDisposable
 
     private void RefreshListing()
     {
-        CancellationTokenSource changed;
         Listing listing;
         var unlisted = new List<string>();
         lock (_listingGate)
@@ -177,13 +171,10 @@ internal sealed class EnvironmentCatalog : IDisposable
                 // catalog still holds (listed, or chosen per request though not listed) keep theirs.
                 _watchers.Retain(parent, name => _slotsByPath.ContainsKey(System.IO.Path.Combine(parent, name)));
             }
-
-            changed = _listingChanged;
-            _listingChanged = new CancellationTokenSource();
         }
 
         EnvironmentLog.ListingRefreshed(_logger, listing.InOrder.Length);
-        changed.Cancel();
+        _listingChanged.Signal();
         foreach (var path in unlisted)
         {
             EnvironmentUnlisted?.Invoke(path);

@@ -1,3 +1,4 @@
+using Trac.Hosting.Common;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -21,7 +22,7 @@ internal sealed class EnvironmentSlot : IDisposable
     private volatile EnvironmentState? _state;
     private TracEnvironmentFeature? _lastRequest;
     private long _openedAt;
-    private CancellationTokenSource _changed = new();
+    private readonly ChangeSignal _changed = new();
     private IDisposable? _watchRegistration;
     private bool _disposed;
     private int _removedLogged;
@@ -83,13 +84,7 @@ internal sealed class EnvironmentSlot : IDisposable
     }
 
     /// <summary>Returns a token that fires when this slot's state is replaced by a reload.</summary>
-    public IChangeToken GetChangeToken()
-    {
-        lock (_gate)
-        {
-            return new CancellationChangeToken(_changed.Token);
-        }
-    }
+    public IChangeToken GetChangeToken() => _changed.GetChangeToken();
 
     public void Dispose()
     {
@@ -139,7 +134,6 @@ internal sealed class EnvironmentSlot : IDisposable
 
     private void Reload(bool retry)
     {
-        CancellationTokenSource changed;
         lock (_gate)
         {
             var previous = _state;
@@ -174,11 +168,9 @@ internal sealed class EnvironmentSlot : IDisposable
             EnvironmentLog.EnvironmentReloaded(_logger, Name, Path);
             LogIfFailed(next);
             _state = next;
-            changed = _changed;
-            _changed = new CancellationTokenSource();
         }
 
-        changed.Cancel();
+        _changed.Signal();
     }
 
     private EnvironmentState Load()

@@ -14,6 +14,18 @@ public interface IWorkerPool
     /// </summary>
     IReadOnlyList<TracWorkerInfo> Workers { get; }
 
+    /// <summary>Gets the limits the pool runs with, after every adjustment made in <c>RecycleWorkers(o =&gt; ...)</c>.</summary>
+    TracWorkerLimits Limits { get; }
+
+    /// <summary>
+    /// Returns the pool key of a project: the full path of its environment, or <c>shared</c> with
+    /// <see cref="WorkerScope.Shared"/>. A key is returned as it is.
+    /// </summary>
+    /// <param name="project">The project's name (the first path segment of its URLs), or its key.</param>
+    /// <returns>The key, for <see cref="RecycleAsync"/>, <see cref="GetChangeToken"/> and <see cref="TracWorkerInfo.Key"/>.</returns>
+    /// <exception cref="ArgumentException">No project of that name is known (listed, or requested since the start).</exception>
+    string GetKey(string project);
+
     /// <summary>
     /// Replaces the worker of <paramref name="key"/> (overlapped: the old one serves until the new one is warm), or
     /// does nothing when the key has no worker or is already being recycled.

@@ -36,10 +36,11 @@ internal sealed class Worker : ITracWorker
     private volatile bool _aborted;
 
     public Worker(
-        string key, TracEnvironment? environment, long generation, ServiceProvider services, ITracApplication? application,
-        TracPluginSet? plugins, WorkerLoadContext? loadContext, long requestLimit, RateLimiter? limiter, TimeProvider timeProvider,
-        bool tracksIdleTime)
+        string key, TracEnvironment? environment, long generation, ServiceProvider services, IWorkerApplication? application,
+        TracPluginSet? plugins, string? pluginCacheDirectory, WorkerLoadContext? loadContext, long requestLimit, RateLimiter? limiter,
+        TimeProvider timeProvider, bool tracksIdleTime)
     {
+        PluginCacheDirectory = pluginCacheDirectory;
         Key = key;
         Environment = environment;
         Generation = generation;
@@ -72,7 +73,11 @@ internal sealed class Worker : ITracWorker
 
     public long StartedTimestamp { get; }
 
-    public ITracApplication? Application { get; private set; }
+    /// <summary>Gets what the worker runs, or <see langword="null"/> when the pipeline dispatches to a delegate.</summary>
+    public IWorkerApplication? Application { get; private set; }
+
+    /// <summary>Gets the plugin cache directory the worker's plugins come from (the requests' own), if it has plugins.</summary>
+    public string? PluginCacheDirectory { get; }
 
     /// <summary>Gets the plugin set the worker leased (its change token triggers a recycle), if any.</summary>
     public TracPluginSet? PluginSet => _plugins;

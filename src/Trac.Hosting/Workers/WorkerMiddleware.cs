@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Trac.Hosting.Environments;
+using Trac.Hosting.PluginCache;
 using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Workers;
@@ -28,11 +29,13 @@ internal sealed class WorkerMiddleware
         var environment = RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment
             ?? throw new InvalidOperationException("The worker stage ran without an environment: add .ResolveEnvironment() before .RecycleWorkers().");
 
-        if (!_pool.TryAcquire(environment, out var worker))
+        // The worker's plugins come from the cache directory the plugin cache stage chose for this request.
+        var pluginCacheDirectory = RequestFeatures.Get<ITracPluginCacheFeature>(context)?.CacheDirectory;
+        if (!_pool.TryAcquire(environment, pluginCacheDirectory, out var worker))
         {
             try
             {
-                worker = await _pool.AcquireAsync(environment, context.RequestAborted);
+                worker = await _pool.AcquireAsync(environment, pluginCacheDirectory, context.RequestAborted);
             }
             catch (WorkerUnavailableException e)
             {

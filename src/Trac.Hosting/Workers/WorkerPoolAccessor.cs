@@ -12,6 +12,8 @@ internal sealed class WorkerPoolAccessor : IWorkerPool
 
     public IReadOnlyList<TracWorkerInfo> Workers => Pool.Workers;
 
+    public TracWorkerLimits Limits => Pool.Limits;
+
     internal WorkerPool? Current => Volatile.Read(ref _pool);
 
     private WorkerPool Pool => Current ?? throw new InvalidOperationException(
@@ -21,6 +23,8 @@ internal sealed class WorkerPoolAccessor : IWorkerPool
         Pool.RecycleAsync(key, reason, cancellationToken);
 
     public IChangeToken GetChangeToken(string key) => Pool.GetChangeToken(key);
+
+    public string GetKey(string project) => Pool.GetKey(project);
 
     internal void Set(WorkerPool pool) => Volatile.Write(ref _pool, pool);
 }

@@ -18,7 +18,7 @@ public static class WorkerRecycleReasons
     /// <summary>The environment's <c>conf/trac.ini</c> changed.</summary>
     public const string ConfigChanged = "config_changed";
 
-    /// <summary>The process's memory passed <see cref="WorkerOptions.MemoryLimit"/>.</summary>
+    /// <summary>The process's memory, or the worker application's own, passed <see cref="WorkerOptions.MemoryLimit"/>.</summary>
     public const string MemoryLimit = "memory_limit";
 
     /// <summary>
@@ -26,6 +26,12 @@ public static class WorkerRecycleReasons
     /// hides it): its requests get 404, and its worker is retired.
     /// </summary>
     public const string EnvironmentRemoved = "environment_removed";
+
+    /// <summary>
+    /// The worker's application ended on its own (a worker process that exited or crashed): the worker is replaced,
+    /// and the requests it was running fail.
+    /// </summary>
+    public const string ApplicationExited = "application_exited";
 
     /// <summary>Someone asked, through <see cref="IWorkerPool.RecycleAsync"/>.</summary>
     public const string Manual = "manual";

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Primitives;
 using Polly;
+using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Workers;
 
@@ -7,15 +8,13 @@ namespace Trac.Hosting.Workers;
 /// One pool key: its current worker, its generation counter and its own start pipeline, with the default pipeline's
 /// breaker (<see langword="null"/> when the application configured its own pipeline).
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A CancellationTokenSource without a timer holds nothing to dispose.")]
 internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, StartBreaker? breaker)
 {
-    private readonly object _gate = new();
+    private readonly ChangeSignal _changed = new();
     private Worker? _current;
     private long _generation;
     private int _recycling;
     private int _removed;
-    private CancellationTokenSource _changed = new();
 
     public string Key { get; } = key;
 
@@ -28,7 +27,7 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
     public object StartLock { get; } = new();
 
     /// <summary>Gets or sets a recycle that arrived while another one ran; taken when that one ends.</summary>
-    public (Worker Worker, string Reason)? Pending { get; set; }
+    public PendingRecycle? Pending { get; set; }
 
     public Worker? Current => Volatile.Read(ref _current);
 
@@ -53,23 +52,7 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
 
     public void EndRecycle() => Volatile.Write(ref _recycling, 0);
 
-    public IChangeToken GetChangeToken()
-    {
-        lock (_gate)
-        {
-            return new CancellationChangeToken(_changed.Token);
-        }
-    }
+    public IChangeToken GetChangeToken() => _changed.GetChangeToken();
 
-    public void SignalChanged()
-    {
-        CancellationTokenSource changed;
-        lock (_gate)
-        {
-            changed = _changed;
-            _changed = new CancellationTokenSource();
-        }
-
-        changed.Cancel();
-    }
+    public void SignalChanged() => _changed.Signal();
 }
