@@ -32,7 +32,7 @@ internal sealed class PluginCacheMiddleware
             ?? throw new InvalidOperationException("The plugin cache stage ran without an environment: add .ResolveEnvironment() before .UsePluginCache().");
 
         var requested = RequestFeatures.ServerVariable(context, PluginCacheSettings.ServerVariable);
-        PluginSetProvider.EnvironmentPlugins? state;
+        EnvironmentPlugins? state;
         string? error;
         if (string.IsNullOrWhiteSpace(requested))
         {

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
-using Trac.Hosting.Diagnostics;
 
 namespace Trac.Hosting.PluginCache;
 
@@ -13,7 +11,7 @@ namespace Trac.Hosting.PluginCache;
 /// complete only with its marker file. Extraction happens once across threads (a keyed lock) and processes (a lock
 /// file), from a private copy of the archive into a temporary folder that is renamed into place after the marker is
 /// written, so a reader never sees a half-extracted plugin and a crash leaves nothing that looks complete. What a crash
-/// does leave (temporary names, lock files of no folder) the stale clean-up removes once old.
+/// does leave (temporary names, lock files of no folder) the stale clean-up (<see cref="StalePluginCleanup"/>) removes once old.
 /// </summary>
 internal sealed class PluginExtractor
 {
@@ -22,12 +20,6 @@ internal sealed class PluginExtractor
 
     /// <summary>The start of temporary names (extraction folders, archive copies, folders being deleted).</summary>
     public const string TemporaryPrefix = ".tmp-";
-
-    /// <summary>The end of a lock file's name, after the name of the folder it guards.</summary>
-    public const string LockSuffix = ".lock";
-
-    /// <summary>How old a temporary name or an unused lock file must be for the clean-up to remove it: far longer than an extraction takes.</summary>
-    public static readonly TimeSpan StaleAge = TimeSpan.FromHours(1);
 
     // Gates for the whole process, shared by every pipeline and host in it, striped by target folder so their
     // number stays bounded however many plugins come and go.
@@ -50,7 +42,7 @@ internal sealed class PluginExtractor
         _logger = logger;
     }
 
-    /// <summary>Called inside the resilience pipeline before each extraction attempt (a seam for fault-injection tests).</summary>
+    /// <summary>Called inside the resilience pipeline before each extraction attempt, for (fault-injection) tests.</summary>
     internal Action<string>? BeforeExtract { get; set; }
 
     /// <summary>
@@ -91,112 +83,6 @@ internal sealed class PluginExtractor
     /// <summary>Returns whether <paramref name="folder"/> is complete (has its marker).</summary>
     public static bool IsComplete(string folder) => File.Exists(Path.Combine(folder, MarkerName));
 
-    /// <summary>Tries to take a folder's lock file without waiting; <see langword="null"/> when someone holds it.</summary>
-    public static FileStream? TryLock(string folder)
-    {
-        try
-        {
-            var fileLock = new FileStream(folder + LockSuffix, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            if (fileLock.Length == 0)
-            {
-                return fileLock;
-            }
-
-            // Retired (see RetireLock) while this was opening it: not the lock any more.
-            fileLock.Dispose();
-        }
-        catch (IOException)
-        {
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// Releases a lock and deletes its file, for a folder that is not to be made (a refused archive) or is gone. On
-    /// Unix, where taking a lock is opening the file and then locking it, the file is deleted while still held, then
-    /// marked by making it non-empty: a waiter that opened it just before the deletion sees the mark once it gets the
-    /// lock and opens the path again, so two processes never hold one lock each. On Windows opening is locking, so
-    /// the file is released first and then deleted, unless someone took it meanwhile.
-    /// </summary>
-    public static void RetireLock(FileStream fileLock)
-    {
-        var path = fileLock.Name;
-        try
-        {
-            if (OperatingSystem.IsWindows())
-            {
-                fileLock.Dispose();
-                File.Delete(path);
-                return;
-            }
-
-            File.Delete(path);
-            fileLock.WriteByte(1);
-            fileLock.Flush();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Kept: a lock file that stays is harmless, and the clean-up tries again.
-        }
-        finally
-        {
-            fileLock.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Removes from a cache directory what extractions that did not finish (a process killed meanwhile) left there,
-    /// once older than <see cref="StaleAge"/>: temporary files such as private copies of archives, unless open (an
-    /// extraction holds its copy open while writing and reading it), and lock files of folders that do not exist,
-    /// unless held. Temporary folders are left to the caller, which removes them like extracted folders.
-    /// </summary>
-    public void RemoveLeftovers(string cacheDirectory)
-    {
-        var now = _timeProvider.GetUtcNow();
-        foreach (var file in Directory.EnumerateFiles(cacheDirectory))
-        {
-            var name = Path.GetFileName(file);
-            try
-            {
-                if (now - File.GetLastWriteTimeUtc(file) <= StaleAge)
-                {
-                    continue;
-                }
-
-                if (name.EndsWith(LockSuffix, StringComparison.Ordinal))
-                {
-                    var folder = file[..^LockSuffix.Length];
-                    if (!Directory.Exists(folder) && TryLock(folder) is { } orphan)
-                    {
-                        // Checked again under the lock: only its holder makes the folder.
-                        if (Directory.Exists(folder))
-                        {
-                            orphan.Dispose();
-                        }
-                        else
-                        {
-                            RetireLock(orphan);
-                        }
-                    }
-                }
-                else if (name.StartsWith(TemporaryPrefix, StringComparison.Ordinal))
-                {
-                    // Opens only if no one else has it open; deleted when closed.
-                    using (new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.DeleteOnClose))
-                    {
-                    }
-
-                    PluginCacheLog.PluginLeftoverRemoved(_logger, file);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // In use, or gone meanwhile: looked at again by the next clean-up.
-            }
-        }
-    }
-
     /// <summary>
     /// Returns the plugin for <paramref name="archive"/> in <paramref name="cacheDirectory"/>, extracting it first
     /// unless a complete folder for the same content is already there.
@@ -227,7 +113,7 @@ internal sealed class PluginExtractor
         var refused = false;
         try
         {
-            fileLock = await AcquireFileLockAsync(folder + LockSuffix, cancellationToken);
+            fileLock = await PluginFolderLock.AcquireAsync(folder, _timeProvider, _lockTimeout, cancellationToken);
             if (IsComplete(folder))
             {
                 return (new TracPlugin(name, archive, folder, hash), false);
@@ -254,7 +140,7 @@ internal sealed class PluginExtractor
                         }
 
                         state.Self.BeforeExtract?.Invoke(state.Archive);
-                        state.Self.Extract(state.Copy, state.Archive, state.Folder, state.Hash, token);
+                        PluginArchiveUnpacker.Unpack(state.Copy, state.Archive, state.Folder, state.Hash, state.Self._limits, token);
                         return ValueTask.FromResult(true);
                     },
                     (Self: this, Copy: copy, Archive: archive, Folder: folder, Hash: hash),
@@ -283,7 +169,7 @@ internal sealed class PluginExtractor
             {
                 if (refused)
                 {
-                    RetireLock(fileLock);
+                    PluginFolderLock.Retire(fileLock);
                 }
                 else
                 {
@@ -307,86 +193,6 @@ internal sealed class PluginExtractor
         }
 
         return hash;
-    }
-
-    private void Extract(string copy, string archive, string folder, string hash, CancellationToken cancellationToken)
-    {
-        using var source = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read);
-        // The entry count comes from the end record, before the whole central directory is parsed into memory.
-        if (ZipEndRecord.ReadEntryCount(source) is { } count && count > _limits.MaxEntries)
-        {
-            throw new UnsafePluginArchiveException(archive, string.Empty, $"the archive has more than {_limits.MaxEntries} entries (Trac:PluginCache:MaxEntries)");
-        }
-
-        source.Position = 0;
-        using var zip = new ZipArchive(source, ZipArchiveMode.Read);
-        var temporary = Path.Combine(Path.GetDirectoryName(folder)!, $"{TemporaryPrefix}{Guid.NewGuid():N}");
-        var entries = PluginArchiveValidator.Validate(zip, archive, source.Length, temporary, _limits);
-
-        if (Directory.Exists(folder))
-        {
-            // No marker (checked under the lock): an extraction that did not finish. Cleaned, then redone.
-            Directory.Delete(folder, recursive: true);
-        }
-
-        Directory.CreateDirectory(temporary);
-        try
-        {
-            long total = 0;
-            var buffer = new byte[81920];
-            foreach (var (entry, relative, isDirectory) in entries)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var target = Path.Combine(temporary, relative.Replace('/', Path.DirectorySeparatorChar));
-                if (isDirectory)
-                {
-                    Directory.CreateDirectory(target);
-                    continue;
-                }
-
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                // A regular file whatever the entry's attributes say: no symbolic links, no set-uid or executable bits.
-                using var entryStream = entry.Open();
-                using var destination = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                long written = 0;
-                uint crc = 0;
-                int read;
-                while ((read = entryStream.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    written += read;
-                    total += read;
-                    if (written > entry.Length || total > _limits.MaxTotalSize)
-                    {
-                        throw new UnsafePluginArchiveException(archive, entry.FullName, "it expands beyond the size it declares");
-                    }
-
-                    crc = ZipCrc32.Append(crc, buffer.AsSpan(0, read));
-                    destination.Write(buffer, 0, read);
-                }
-
-                if (written != entry.Length || crc != entry.Crc32)
-                {
-                    // A declared size smaller than the data cuts it short silently; the checksum tells.
-                    throw new InvalidDataException($"The plugin archive '{archive}' is corrupt: its entry '{entry.FullName}' does not match its checksum or size.");
-                }
-
-                // On disk before the marker says the folder is complete.
-                destination.Flush(flushToDisk: true);
-            }
-
-            using (var marker = new FileStream(Path.Combine(temporary, MarkerName), FileMode.CreateNew, FileAccess.Write))
-            {
-                marker.Write(System.Text.Encoding.UTF8.GetBytes($"sha256={hash}\nentries={entries.Count}\n"));
-                marker.Flush(flushToDisk: true);
-            }
-
-            Directory.Move(temporary, folder);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
     }
 
     // Streams the archive through SHA-256 (and into a copy when asked), refusing it past the size limit.
@@ -421,53 +227,5 @@ internal sealed class PluginExtractor
         }
 
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
-    }
-
-    private async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
-    {
-        var started = _timeProvider.GetTimestamp();
-        while (true)
-        {
-            FileStream? fileLock = null;
-            try
-            {
-                fileLock = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException e) when (e is not (DirectoryNotFoundException or FileNotFoundException or PathTooLongException) &&
-                _timeProvider.GetElapsedTime(started) < _lockTimeout)
-            {
-                // Another process is extracting the same archive: wait for it, then use its result.
-            }
-
-            if (fileLock is not null)
-            {
-                if (fileLock.Length == 0)
-                {
-                    return fileLock;
-                }
-
-                // Retired (see RetireLock) while this was opening it: the path names another file now, or none.
-                await fileLock.DisposeAsync();
-                if (_timeProvider.GetElapsedTime(started) >= _lockTimeout)
-                {
-                    throw new IOException(
-                        $"The lock file '{path}' is not empty, so it is not a lock this plugin cache made: delete it, and the archive is extracted again.");
-                }
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(50), _timeProvider, cancellationToken);
-        }
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left for the stale clean-up: a temporary folder never counts as an extracted plugin.
-        }
     }
 }
