@@ -110,6 +110,13 @@ public sealed class TracPipelineBuilder
         return this;
     }
 
+    /// <summary>Ends the Trac pipeline with workers that run what <paramref name="applications"/> makes (another kind of worker).</summary>
+    internal TracPipelineBuilder DispatchTo(IWorkerApplicationFactory applications)
+    {
+        Add(new DispatchStage(applications));
+        return this;
+    }
+
     /// <summary>
     /// Adds the host's own middleware at this point of the Trac pipeline, between stages.
     /// </summary>
