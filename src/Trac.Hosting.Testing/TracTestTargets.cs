@@ -26,7 +26,7 @@ internal static class TracTestTargets
         var catalogs = target.Services.GetRequiredService<TracMarkerService>().Owned<Environments.EnvironmentCatalog>();
         foreach (var catalog in catalogs)
         {
-            if (catalog.TryFind(environment, out var slot) || (catalog.Single is { } single && single.Name == environment && (slot = single) is not null))
+            if (catalog.TryFindProject(environment, out var slot))
             {
                 return slot.Path;
             }

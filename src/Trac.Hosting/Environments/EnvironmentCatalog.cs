@@ -84,6 +84,18 @@ internal sealed class EnvironmentCatalog : IDisposable
         _slotsByPath.TryGetValue(fullPath, out slot);
 
     /// <summary>Returns whether the catalog knows the environment at a full path: a dropped one it has forgotten.</summary>
+    /// <summary>Finds a project by name: a listed one, or the single environment.</summary>
+    public bool TryFindProject(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EnvironmentSlot? slot)
+    {
+        if (TryFind(name, out slot))
+        {
+            return true;
+        }
+
+        slot = Single is { } single && single.Name == name ? single : null;
+        return slot is not null;
+    }
+
     public bool Knows(string fullPath) => _slotsByPath.ContainsKey(fullPath);
 
     /// <summary>Gets how many environments the catalog holds state for, for tests.</summary>

@@ -18,12 +18,12 @@ public interface IWorkerPool
     TracWorkerLimits Limits { get; }
 
     /// <summary>
-    /// Returns the pool key of a project: the full path of its environment, or <c>shared</c> with
-    /// <see cref="WorkerScope.Shared"/>. A key is returned as it is.
+    /// Returns the pool key of a project: the full path of its environment; with <see cref="WorkerScope.Shared"/>,
+    /// <c>shared</c> for every project. The full path of a project the pool knows is returned as it is.
     /// </summary>
-    /// <param name="project">The project's name (the first path segment of its URLs), or its key.</param>
+    /// <param name="project">The project's name (a listed project, or the single environment), or its full path.</param>
     /// <returns>The key, for <see cref="RecycleAsync"/>, <see cref="GetChangeToken"/> and <see cref="TracWorkerInfo.Key"/>.</returns>
-    /// <exception cref="ArgumentException">No project of that name is known (listed, or requested since the start).</exception>
+    /// <exception cref="ArgumentException">No project of that name or path is known.</exception>
     string GetKey(string project);
 
     /// <summary>

@@ -25,7 +25,7 @@ internal sealed class InProcessRecyclePolicy(WorkerSettings settings, IWorkerRec
         }
     }
 
-    public override bool Handles(string reason) => false;
+    public override bool TryReplaceProcess(string reason) => false;
 
     public override void OnProcessMemoryExceeded(IEnumerable<(WorkerSlot Slot, Worker Worker)> serving)
     {

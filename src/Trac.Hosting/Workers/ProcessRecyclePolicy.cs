@@ -52,7 +52,7 @@ internal sealed class ProcessRecyclePolicy : RecyclePolicy
     {
     }
 
-    public override bool Handles(string reason)
+    public override bool TryReplaceProcess(string reason)
     {
         RetireProcess(reason);
         return true;

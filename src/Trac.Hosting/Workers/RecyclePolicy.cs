@@ -30,10 +30,10 @@ internal abstract class RecyclePolicy : IDisposable
     public abstract void OnWorkerStarted(WorkerSlot slot, Worker worker);
 
     /// <summary>
-    /// Returns <see langword="true"/> when the policy itself handles a trigger for <paramref name="reason"/> (replacing
-    /// the process), so the pool does not replace the worker.
+    /// Called for a trigger: in process mode, begins replacing the process (once) and returns <see langword="true"/>,
+    /// so the pool leaves the worker alone; in process, returns <see langword="false"/>: the pool replaces the worker.
     /// </summary>
-    public abstract bool Handles(string reason);
+    public abstract bool TryReplaceProcess(string reason);
 
     /// <summary>Called when the process's working set passed the memory limit: replace the oldest worker, or the process.</summary>
     public abstract void OnProcessMemoryExceeded(IEnumerable<(WorkerSlot Slot, Worker Worker)> serving);

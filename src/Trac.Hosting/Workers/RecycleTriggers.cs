@@ -5,7 +5,8 @@ namespace Trac.Hosting.Workers;
 /// <summary>
 /// Every reason a worker is replaced besides its request count: its lifetime (through the recycle policy), its idle
 /// time, its plugins or <c>conf/trac.ini</c> changing, its application ending on its own, and the memory limit.
-/// Each trigger calls back into the pool, which runs it on the thread pool.
+/// Each trigger calls back into the pool, which queues a replacement on the thread pool; the idle timer retires its
+/// worker itself (from the timer's thread), since nothing is started for it.
 /// </summary>
 internal sealed class RecycleTriggers : IDisposable
 {
@@ -14,17 +15,14 @@ internal sealed class RecycleTriggers : IDisposable
     private readonly RecyclePolicy _policy;
     private readonly TimeProvider _timeProvider;
     private readonly ITimer? _memoryTimer;
-    private readonly Func<long> _workingSet;
     private long _memoryRecycleAllowedAt;
 
-    /// <remarks><c>workingSet</c>: reads the process's working set; <see cref="Environment.WorkingSet"/> unless a test says otherwise.</remarks>
-public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, RecyclePolicy policy, TimeProvider timeProvider, Func<long>? workingSet = null)
+    public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, RecyclePolicy policy, TimeProvider timeProvider)
     {
         _settings = settings;
         _recycler = recycler;
         _policy = policy;
         _timeProvider = timeProvider;
-        _workingSet = workingSet ?? (static () => Environment.WorkingSet);
         if (settings.MemoryLimit > 0)
         {
             _memoryTimer = timeProvider.CreateTimer(_ => CheckMemory(), null, settings.MemoryCheckInterval, settings.MemoryCheckInterval);
@@ -43,8 +41,8 @@ public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, Recycl
             worker.AddSubscription(IdleTimer(slot, worker));
         }
 
-        // The set the worker leased: if it was replaced while the worker started, the token has fired already and
-        // the callback runs at once.
+        // The set the worker leased: if it was replaced while the worker started, the token has fired already, the
+        // callback runs at once, and the pool keeps the recycle until the worker is installed.
         if (_settings.RecycleOnPluginChange && worker.PluginSet is { } set)
         {
             worker.AddSubscription(set.ChangeToken.RegisterChangeCallback(_ => _recycler.Recycle(slot, worker, WorkerRecycleReasons.PluginsChanged), null));
@@ -62,7 +60,7 @@ public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, Recycl
                 static state =>
                 {
                     var (recycler, slot, worker) = ((IWorkerRecycler, WorkerSlot, Worker))state!;
-                    recycler.Recycle(slot, worker, WorkerRecycleReasons.ApplicationExited);
+                    recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.ApplicationExited);
                 },
                 (_recycler, slot, worker)));
         }
@@ -93,7 +91,7 @@ public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, Recycl
     /// set. After a memory recycle the collector gets three intervals before the next judgement, so that one high
     /// reading does not roll through every worker.
     /// </summary>
-    internal void CheckMemory()
+    private void CheckMemory()
     {
         if (_timeProvider.GetTimestamp() < Volatile.Read(ref _memoryRecycleAllowedAt))
         {
@@ -106,12 +104,12 @@ public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, Recycl
         {
             if (worker.Application?.MemoryBytes > _settings.MemoryLimit)
             {
-                _recycler.Recycle(slot, worker, WorkerRecycleReasons.MemoryLimit);
+                _recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.MemoryLimit);
                 recycled = true;
             }
         }
 
-        if (_workingSet() > _settings.MemoryLimit)
+        if (Environment.WorkingSet > _settings.MemoryLimit)
         {
             _policy.OnProcessMemoryExceeded(serving);
             recycled = true;

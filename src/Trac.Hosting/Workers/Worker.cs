@@ -34,6 +34,8 @@ internal sealed class Worker : ITracWorker
     private int _recycleRequested;
     private ITimer? _retry;
     private volatile bool _aborted;
+    private bool _installed;
+    private PendingRecycle? _early;
 
     public Worker(
         string key, TracEnvironment? environment, long generation, ServiceProvider services, IWorkerApplication? application,
@@ -164,6 +166,36 @@ internal sealed class Worker : ITracWorker
             {
                 _retry.Change(delay, Timeout.InfiniteTimeSpan);
             }
+        }
+    }
+
+    /// <summary>
+    /// Keeps a trigger that fired before the worker was installed in its slot (a token that had fired while it
+    /// started) for <see cref="MarkInstalled"/>; returns <see langword="false"/> once the worker is installed.
+    /// </summary>
+    public bool DeferUntilInstalled(PendingRecycle recycle)
+    {
+        lock (_subscriptions)
+        {
+            if (_installed)
+            {
+                return false;
+            }
+
+            _early ??= recycle;
+            return true;
+        }
+    }
+
+    /// <summary>Marks the worker installed in its slot; returns the first trigger that fired before, if any.</summary>
+    public PendingRecycle? MarkInstalled()
+    {
+        lock (_subscriptions)
+        {
+            _installed = true;
+            var early = _early;
+            _early = null;
+            return early;
         }
     }
 

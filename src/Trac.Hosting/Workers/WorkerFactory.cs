@@ -76,14 +76,19 @@ internal sealed class WorkerFactory(
             // disposal throws is logged, and the start's own exception is the one that tells what went wrong.
             try
             {
-                if (application is not null)
+                try
                 {
-                    await application.DisposeAsync();
+                    if (application is not null)
+                    {
+                        await application.DisposeAsync();
+                    }
                 }
-
-                if (services is not null)
+                finally
                 {
-                    await services.DisposeAsync();
+                    if (services is not null)
+                    {
+                        await services.DisposeAsync();
+                    }
                 }
             }
             catch (Exception e)

@@ -2,8 +2,8 @@ namespace Trac.Hosting.Workers;
 
 /// <summary>
 /// The random extra the pool adds to a worker's request limit and lifetime, so that workers started together do not
-/// recycle together. Its randomness is a service like the clock: a host (or a test) that registers its own
-/// <see cref="WorkerJitter"/> pins every draw.
+/// recycle together. Its randomness is a service like the clock: the library's tests register their own
+/// <see cref="WorkerJitter"/> to pin every draw.
 /// </summary>
 internal sealed class WorkerJitter(Func<long, long> draw)
 {

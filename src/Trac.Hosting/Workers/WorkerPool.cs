@@ -21,6 +21,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 {
     internal const string SharedKey = WorkerSlots.SharedKey;
 
+    // How many times one request replaces its worker for its plugin cache directory before it gives up: more means
+    // requests of the project keep naming different directories.
+    private const int MaxSwitchesPerRequest = 3;
+
     private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(5);
 
     private readonly WorkerSettings _settings;
@@ -34,10 +38,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly WorkerRecycler _recycler;
     private volatile bool _disposed;
 
-    /// <remarks><c>workingSet</c>: reads the process's working set for the memory limit; the real one unless a test says otherwise.</remarks>
-public WorkerPool(
+    public WorkerPool(
         WorkerSettings settings, IServiceProvider hostServices, EnvironmentCatalog catalog, PluginSetProvider? plugins,
-        TimeProvider timeProvider, ILogger logger, TracMetrics metrics, Func<long>? workingSet = null)
+        TimeProvider timeProvider, ILogger logger, TracMetrics metrics)
     {
         _settings = settings;
         _catalog = catalog;
@@ -47,7 +50,7 @@ public WorkerPool(
         _drainer = new WorkerDrainer(settings, timeProvider, logger, metrics);
         _slots = new WorkerSlots(settings, catalog, timeProvider, (slot, worker, reason) => _recycler!.Retire(slot, worker, reason));
         _recycler = new WorkerRecycler(
-            settings, _slots, _factory, _drainer, catalog, timeProvider, logger, metrics, workingSet,
+            settings, _slots, _factory, _drainer, catalog, timeProvider, logger, metrics,
             () => hostServices.GetService<IHostApplicationLifetime>()?.StopApplication(), _stopping.Token);
         _catalog.EnvironmentUnlisted += _slots.ForgetUnlisted;
     }
@@ -89,10 +92,11 @@ public WorkerPool(
             return project;
         }
 
-        return _catalog.TryFind(project, out var slot) || (_catalog.Single is { } single && single.Name == project && (slot = single) is not null)
+        return _catalog.TryFindProject(project, out var slot)
             ? slot.Path
             : throw new ArgumentException(
-                $"No project named '{project}' is known to the Trac pipeline (listed, or requested since it started); IWorkerPool.Workers lists the keys in use.",
+                $"No project named '{project}' is known to the Trac pipeline: it is neither listed nor the single environment (a project " +
+                "chosen per request by path is found by its path). IWorkerPool.Workers lists the keys in use.",
                 nameof(project));
     }
 
@@ -125,7 +129,7 @@ public WorkerPool(
         if (_slots.TryGet(key, out var slot) && slot.Current is { } current)
         {
             // Run off the caller's thread, like every other trigger; the caller waits for the switch.
-            await Task.Run(() => _recycler.RecycleAsync(slot, current, reason, pluginCacheDirectory: null), cancellationToken);
+            await Task.Run(() => _recycler.RecycleAsync(slot, new PendingRecycle(current, reason)), cancellationToken);
         }
     }
 
@@ -138,6 +142,7 @@ public WorkerPool(
     public async ValueTask<Worker> AcquireAsync(TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken)
     {
         var slot = _slots.Of(environment);
+        var switches = 0;
         while (true)
         {
             if (_disposed)
@@ -148,7 +153,13 @@ public WorkerPool(
             var worker = slot.Current ?? await StartFirstAsync(slot, environment, pluginCacheDirectory, cancellationToken);
             if (!UsesPluginsOf(worker, pluginCacheDirectory))
             {
-                await SwitchPluginsAsync(slot, worker, pluginCacheDirectory!, cancellationToken);
+                if (await SwitchPluginsAsync(slot, worker, pluginCacheDirectory!, cancellationToken) && ++switches > MaxSwitchesPerRequest)
+                {
+                    throw new WorkerUnavailableException(
+                        "Service Unavailable: requests for this project name different plugin cache directories (the PYTHON_EGG_CACHE server " +
+                        "variable), so its worker keeps being replaced; give every site of a project the same directory.", s_retryAfter);
+                }
+
                 continue;
             }
 
@@ -191,7 +202,11 @@ public WorkerPool(
                 // The host stops after its own drain, so what is still running here is aborted at once; the waits
                 // are bounded in real time (a manual clock in a test would never end them).
                 stops.Add(_drainer.DrainAndStopAsync(worker, "shutdown", TimeSpan.Zero, TimeProvider.System));
+                slot.SignalChanged();
             }
+
+            // Requests waiting for a replacement look again, and find the pool shutting down.
+            slot.SignalAttempted();
         }
 
         stops.AddRange(_drainer.AbortAll().ToList());
@@ -203,20 +218,25 @@ public WorkerPool(
         pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || ReferenceEquals(own, pluginCacheDirectory) ||
         string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
 
-    /// <summary>Replaces a worker by one whose plugins come from the request's cache directory, and waits for the switch.</summary>
-    private async Task SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces a worker by one whose plugins come from the request's cache directory, and waits for it; when another
+    /// replacement of the key runs, waits for that one to end instead (the caller looks again). Returns whether this
+    /// request's replacement ran.
+    /// </summary>
+    /// <exception cref="WorkerUnavailableException">The replacement could not start, or took longer than <c>StartTimeout</c>.</exception>
+    private async Task<bool> SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory, CancellationToken cancellationToken)
     {
-        var switched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = slot.GetChangeToken().RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), switched);
-        if (!ReferenceEquals(slot.Current, worker))
-        {
-            return;
-        }
-
-        _recycler.Recycle(slot, worker, WorkerRecycleReasons.PluginsChanged, pluginCacheDirectory);
+        var attempted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = slot.GetAttemptedToken().RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), attempted);
         try
         {
-            await switched.Task.WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken);
+            if (await _recycler.SwitchPluginsAsync(slot, worker, pluginCacheDirectory).WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken))
+            {
+                return true;
+            }
+
+            await attempted.Task.WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken);
+            return false;
         }
         catch (TimeoutException e)
         {
@@ -282,6 +302,7 @@ public WorkerPool(
                 throw new WorkerUnavailableException("Service Unavailable: this project was removed while its worker started.", s_retryAfter);
             }
 
+            _recycler.OnInstalled(slot, worker);
             return worker;
         }
         finally

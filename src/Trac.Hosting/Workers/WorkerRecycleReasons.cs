@@ -33,6 +33,12 @@ public static class WorkerRecycleReasons
     /// </summary>
     public const string ApplicationExited = "application_exited";
 
+    /// <summary>
+    /// A request named another plugin cache directory (the <c>PYTHON_EGG_CACHE</c> server variable) than the one its
+    /// project's worker loaded its plugins from: the worker is replaced by one for the request's directory.
+    /// </summary>
+    public const string PluginCacheDirectoryChanged = "plugin_cache_directory_changed";
+
     /// <summary>Someone asked, through <see cref="IWorkerPool.RecycleAsync"/>.</summary>
     public const string Manual = "manual";
 }

@@ -7,36 +7,34 @@ namespace Trac.Hosting.Workers;
 
 /// <summary>
 /// Carries out what the triggers ask: replaces a worker overlapped (the replacement is started and warmed while the
-/// old one serves, switched atomically, and the old one drained), or retires it. One recycle runs per key at a time;
-/// one that arrives meanwhile runs after it. A replacement that cannot start leaves the old worker serving, and the
-/// trigger is tried again later.
+/// old one serves, switched atomically, and the old one drained), or retires it. One replacement runs per key at a
+/// time; one asked for meanwhile runs after it. A replacement a trigger asked for that cannot start leaves the old
+/// worker serving, and the trigger is tried again later; one a request asked for fails that request.
 /// </summary>
 internal sealed class WorkerRecycler : IWorkerRecycler
 {
     private readonly WorkerSettings _settings;
     private readonly WorkerSlots _slots;
     private readonly WorkerDrainer _drainer;
-    private readonly EnvironmentCatalog _catalog;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly TracMetrics _metrics;
     private readonly CancellationToken _stopping;
 
-    /// <remarks><c>workingSet</c>: reads the process's working set for the memory limit; <c>stopApplication</c>: stops the host application (process mode); <c>stopping</c>: fires when the pool stops: no recycle starts after it.</remarks>
-public WorkerRecycler(
+    /// <remarks><c>stopApplication</c> stops the host application (process mode); no replacement starts once <c>stopping</c> fires.</remarks>
+    public WorkerRecycler(
         WorkerSettings settings, WorkerSlots slots, WorkerFactory factory, WorkerDrainer drainer, EnvironmentCatalog catalog,
-        TimeProvider timeProvider, ILogger logger, TracMetrics metrics, Func<long>? workingSet, Action stopApplication, CancellationToken stopping)
+        TimeProvider timeProvider, ILogger logger, TracMetrics metrics, Action stopApplication, CancellationToken stopping)
     {
         _settings = settings;
         _slots = slots;
         _drainer = drainer;
-        _catalog = catalog;
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
         _stopping = stopping;
         Policy = RecyclePolicy.For(settings, this, timeProvider, stopApplication, logger, metrics);
-        Triggers = new RecycleTriggers(settings, this, Policy, timeProvider, workingSet);
+        Triggers = new RecycleTriggers(settings, this, Policy, timeProvider);
         Starter = new WorkerStarter(settings, factory, Triggers, Policy, drainer, catalog, timeProvider, logger, metrics);
     }
 
@@ -52,9 +50,7 @@ public WorkerRecycler(
     public IEnumerable<(WorkerSlot Slot, Worker Worker)> Serving =>
         _slots.All.Select(s => (Slot: s, Worker: s.Current)).Where(p => p.Worker is not null).Select(p => (p.Slot, p.Worker!));
 
-    // Every trigger (timers, change callbacks, the count limit) goes through the thread pool: never on the thread of
-    // a request, of a file watcher or of whoever advanced the clock.
-    public void Recycle(WorkerSlot slot, Worker worker, string reason) => Recycle(slot, worker, reason, pluginCacheDirectory: null);
+    public void Recycle(WorkerSlot slot, Worker worker, string reason) => Queue(slot, new PendingRecycle(worker, reason));
 
     public void Recycle(Worker worker, string reason)
     {
@@ -65,12 +61,8 @@ public WorkerRecycler(
         }
     }
 
-    /// <summary>Queues a recycle whose replacement takes its plugins from <paramref name="pluginCacheDirectory"/> (null: the old worker's).</summary>
-    public void Recycle(WorkerSlot slot, Worker worker, string reason, string? pluginCacheDirectory) =>
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static state => _ = state.Recycler.RecycleAsync(state.Slot, state.Worker, state.Reason, state.Directory),
-            (Recycler: this, Slot: slot, Worker: worker, Reason: reason, Directory: pluginCacheDirectory),
-            preferLocal: false);
+    public void ReplaceWorker(WorkerSlot slot, Worker worker, string reason) =>
+        Queue(slot, new PendingRecycle(worker, reason, PolicyDecides: false));
 
     public void Retire(WorkerSlot slot, Worker worker, string reason)
     {
@@ -82,76 +74,125 @@ public WorkerRecycler(
         }
     }
 
-    /// <summary>
-    /// Replaces <paramref name="expected"/> if it is still the slot's worker; completes once new requests go to the
-    /// replacement. The old worker drains and stops in the background.
-    /// </summary>
-    public async Task RecycleAsync(WorkerSlot slot, Worker expected, string reason, string? pluginCacheDirectory)
+    /// <summary>Recycles a worker because a trigger asked (or <see cref="IWorkerPool.RecycleAsync"/>); completes at the switch.</summary>
+    public async Task RecycleAsync(WorkerSlot slot, PendingRecycle recycle)
     {
-        // A replacement for another plugin cache directory is always a worker's, whatever the policy replaces.
-        if ((pluginCacheDirectory is null && Policy.Handles(reason)) || _stopping.IsCancellationRequested || slot.IsRemoved || !ReferenceEquals(slot.Current, expected))
+        if (recycle.PolicyDecides && Policy.TryReplaceProcess(recycle.Reason))
         {
-            return;
-        }
-
-        if (!slot.TryBeginRecycle())
-        {
-            // Another recycle of the key runs: this one is remembered and run when it ends, not lost.
-            lock (slot.StartLock)
-            {
-                slot.Pending = new PendingRecycle(expected, reason, pluginCacheDirectory);
-            }
-
             return;
         }
 
         try
         {
-            Worker next;
-            try
-            {
-                // The herd control: each attempt waits for a place in the pool-wide gate while the old worker serves.
-                next = await Starter.StartAsync(
-                    slot, LatestEnvironment(expected), pluginCacheDirectory ?? expected.PluginCacheDirectory, reason, gated: true, _stopping);
-            }
-            catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
-            {
-                // Logged by the starter; the old worker keeps serving, and the trigger is tried again later.
-                RetryLater(slot, expected, reason, e);
-                return;
-            }
+            // The herd control: each attempt waits for a place in the pool-wide gate while the old worker serves.
+            await ReplaceAsync(slot, recycle, gated: true);
+        }
+        catch (Exception e) when (e is WorkerUnavailableException or OperationCanceledException)
+        {
+            // Logged by the starter; the old worker keeps serving, and the trigger is tried again later.
+            RetryLater(slot, recycle, e);
+        }
+    }
 
+    /// <summary>
+    /// Replaces a worker by one whose plugins come from another cache directory, for a request that waits for it: not
+    /// gated (like a key's first start), whatever the mode. Returns <see langword="false"/> when another replacement of
+    /// the key runs; this one then runs after it.
+    /// </summary>
+    /// <exception cref="WorkerUnavailableException">The replacement could not start.</exception>
+    public Task<bool> SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory) =>
+        ReplaceAsync(slot, new PendingRecycle(worker, WorkerRecycleReasons.PluginCacheDirectoryChanged, pluginCacheDirectory, PolicyDecides: false), gated: false);
+
+    /// <summary>Makes a worker just installed in its slot answer the triggers that fired while it started.</summary>
+    public void OnInstalled(WorkerSlot slot, Worker worker)
+    {
+        if (worker.MarkInstalled() is { } early)
+        {
+            Queue(slot, early);
+        }
+    }
+
+    // Every trigger (timers, change callbacks, the count limit) goes through the thread pool: never on the thread of
+    // a request, of a file watcher or of whoever advanced the clock. One that fires before its worker is installed
+    // (a token that had fired already) waits for the install.
+    private void Queue(WorkerSlot slot, PendingRecycle recycle)
+    {
+        if (recycle.Worker.DeferUntilInstalled(recycle))
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state => _ = state.Recycler.RecycleAsync(state.Slot, state.Recycle),
+            (Recycler: this, Slot: slot, Recycle: recycle),
+            preferLocal: false);
+    }
+
+    /// <summary>
+    /// Replaces the recycle's worker if it is still the slot's; returns <see langword="false"/> when another replacement
+    /// of the key runs (this one is remembered and runs when that one ends, not lost).
+    /// </summary>
+    private async Task<bool> ReplaceAsync(WorkerSlot slot, PendingRecycle recycle, bool gated)
+    {
+        var expected = recycle.Worker;
+        if (_stopping.IsCancellationRequested || slot.IsRemoved || !ReferenceEquals(slot.Current, expected))
+        {
+            return true;
+        }
+
+        // Taking the key and remembering a recycle for later happen under the lock that ending one and reading what
+        // was remembered take: nothing is remembered after the running one has looked.
+        lock (slot.StartLock)
+        {
+            if (!slot.TryBeginRecycle())
+            {
+                slot.Pending = recycle;
+                return false;
+            }
+        }
+
+        try
+        {
+            var reason = recycle.Reason;
+            var next = await Starter.StartAsync(
+                slot, expected.Environment, recycle.PluginCacheDirectory ?? expected.PluginCacheDirectory, reason, gated, _stopping);
             if (!slot.Replace(expected, next))
             {
                 await _drainer.StopAsync(next, reason);
-                return;
+                return true;
             }
 
             _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
             WorkerLog.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
             _ = _drainer.DrainAndStopAsync(expected, reason, _settings.DrainTimeout);
             slot.SignalChanged();
+            OnInstalled(slot, next);
+            return true;
         }
         finally
         {
-            slot.EndRecycle();
             PendingRecycle? pending;
             lock (slot.StartLock)
             {
+                slot.EndRecycle();
                 pending = slot.Pending;
                 slot.Pending = null;
             }
 
-            if (pending is { } next && ReferenceEquals(slot.Current, next.Worker))
+            // Requests waiting for a replacement look again, whether it succeeded or not.
+            slot.SignalAttempted();
+            if (pending is { } later && ReferenceEquals(slot.Current, later.Worker))
             {
-                Recycle(slot, next.Worker, next.Reason, next.PluginCacheDirectory);
+                Queue(slot, later);
             }
         }
     }
 
-    private void RetryLater(WorkerSlot slot, Worker worker, string reason, Exception failure)
+    private void RetryLater(WorkerSlot slot, PendingRecycle recycle, Exception failure)
     {
-        if (_stopping.IsCancellationRequested || !worker.IsServing)
+        var worker = recycle.Worker;
+        // A replacement for another plugin cache directory is asked for again by the next request that needs it.
+        if (_stopping.IsCancellationRequested || !worker.IsServing || recycle.PluginCacheDirectory is not null)
         {
             return;
         }
@@ -160,18 +201,13 @@ public WorkerRecycler(
         // request would fail fast and try again. That, and every other trigger, waits for the worker's one retry
         // timer (the breaker's remaining break, else 30 seconds), however many failures ask for it.
         var broken = failure.InnerException is BrokenCircuitException;
-        if (reason == WorkerRecycleReasons.MaximumRequests && !broken)
+        if (recycle.Reason == WorkerRecycleReasons.MaximumRequests && !broken)
         {
             worker.ResetRecycleRequest();
             return;
         }
 
         var delay = broken && failure is WorkerUnavailableException unavailable ? unavailable.RetryAfter : TimeSpan.FromSeconds(30);
-        worker.ScheduleRetry(_timeProvider, delay, () => Recycle(slot, worker, reason));
+        worker.ScheduleRetry(_timeProvider, delay, () => Queue(slot, recycle));
     }
-
-    private TracEnvironment? LatestEnvironment(Worker worker) =>
-        worker.Environment is { } environment
-            ? (_catalog.TryGetByPath(environment.Path, out var slot) ? slot.State.Environment : null) ?? environment
-            : null;
 }

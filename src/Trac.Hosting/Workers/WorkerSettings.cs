@@ -4,7 +4,7 @@ using Polly;
 namespace Trac.Hosting.Workers;
 
 /// <summary>
-/// The worker stage's options, checked and fixed once when the stage is added: the pool reads these, never the
+/// The worker stage's options, checked and fixed once when the pipeline is built: the pool reads these, never the
 /// mutable <see cref="WorkerOptions"/> it was made from.
 /// </summary>
 internal sealed class WorkerSettings

@@ -11,6 +11,7 @@ namespace Trac.Hosting.Workers;
 internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, StartBreaker? breaker)
 {
     private readonly ChangeSignal _changed = new();
+    private readonly ChangeSignal _attempted = new();
     private Worker? _current;
     private long _generation;
     private int _recycling;
@@ -55,4 +56,9 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
     public IChangeToken GetChangeToken() => _changed.GetChangeToken();
 
     public void SignalChanged() => _changed.Signal();
+
+    /// <summary>Returns a token that fires when a replacement of the key ends, whether it switched or failed.</summary>
+    public IChangeToken GetAttemptedToken() => _attempted.GetChangeToken();
+
+    public void SignalAttempted() => _attempted.Signal();
 }

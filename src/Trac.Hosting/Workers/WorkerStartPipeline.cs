@@ -21,7 +21,7 @@ internal static class WorkerStartPipeline
             return new WorkerSlot(key, builder.Build(), breaker: null);
         }
 
-        // The retries wrap attempts that each take their own StartTimeout (see AttemptAsync); a timed-out attempt
+        // The retries wrap attempts that each take their own StartTimeout (see WorkerStarter); a timed-out attempt
         // counts for the breaker, an open breaker is not retried.
         var pipeline = builder
             .AddRetry(new RetryStrategyOptions

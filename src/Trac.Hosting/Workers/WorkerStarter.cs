@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -52,10 +53,15 @@ internal sealed class WorkerStarter
         WorkerSlot slot, TracEnvironment? environment, string? pluginCacheDirectory, string reason, bool gated, CancellationToken cancellationToken)
     {
         var started = _timeProvider.GetTimestamp();
-        // Taken before the build: a trac.ini change during the build or the warm-up still triggers a recycle.
-        var configChanged = environment is not null && _settings.RecycleOnConfigChange && _catalog.TryGetByPath(environment.Path, out var environmentSlot)
-            ? environmentSlot.GetChangeToken()
-            : null;
+        IChangeToken? configChanged = null;
+        if (environment is not null && _catalog.TryGetByPath(environment.Path, out var environmentSlot))
+        {
+            // The token first, then the environment it guards: a trac.ini change during the build or the warm-up
+            // still triggers a recycle, and a worker is built from the latest good snapshot of its environment.
+            configChanged = _settings.RecycleOnConfigChange ? environmentSlot.GetChangeToken() : null;
+            environment = environmentSlot.State.Environment ?? environment;
+        }
+
         var attempt = new Attempt(this, slot, environment, pluginCacheDirectory, gated);
         Worker worker;
         try
@@ -86,7 +92,8 @@ internal sealed class WorkerStarter
         }
         catch
         {
-            await _drainer.StopAsync(worker, reason);
+            // Not counted among the active workers yet.
+            await _drainer.StopAsync(worker, reason, counted: false);
             throw;
         }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.PluginCache;
+using Trac.Hosting.Tests.Support;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Workers;
 
@@ -153,6 +154,109 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         Assert.True(File.Exists(Path.Combine(second, Directory.GetDirectories(second).Select(Path.GetFileName).Single(d => d!.StartsWith("One", StringComparison.Ordinal))!, "a.txt")));
     }
 
+    [Fact]
+    public async Task ApplicationThatEndsWhileItWarms_IsReplacedOnceInstalled()
+    {
+        var applications = new EndingApplications { EndsInWarmUp = generation => generation == 1 };
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(applications))
+            .StartAsync();
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
+
+        await host.Request("alpha").SendAsync();
+
+        await switched;
+        Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.ApplicationExited)));
+    }
+
+    [Fact]
+    public async Task ApplicationThatEnds_InProcessMode_ReplacesTheWorkerNotTheProcess()
+    {
+        var applications = new EndingApplications();
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.Mode = WorkerMode.Process).DispatchTo(applications))
+            .StartAsync();
+        await host.Request("alpha").SendAsync();
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
+
+        applications.Made.Single().End();
+
+        await switched;
+        Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
+        Assert.False(host.Pool().IsProcessRetiring);
+    }
+
+    [Fact]
+    public async Task SwitchToAnotherCacheDirectory_InProcessMode_ReplacesTheWorkerNotTheProcess_AndARecycleKeepsTheDirectory()
+    {
+        _projects.WritePlugin("alpha", "One", ("a.txt", "1"));
+        var first = Path.Combine(_caches.Path, "first");
+        var second = Path.Combine(_caches.Path, "second");
+        await using var host = await StartWithPluginHeaderAsync(o => o.Mode = WorkerMode.Process);
+
+        Assert.Equal($"1 {first}", await WorkerPluginsAsync(host, first));
+        Assert.Equal($"2 {second}", await WorkerPluginsAsync(host, second));
+        Assert.False(host.Pool().IsProcessRetiring);
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
+
+        await host.Recorder.WaitForDisposeAsync("alpha", 1);
+    }
+
+    [Fact]
+    public async Task RecycleOfAWorkerOnAnotherCacheDirectory_KeepsThatDirectory()
+    {
+        _projects.WritePlugin("alpha", "One", ("a.txt", "1"));
+        var first = Path.Combine(_caches.Path, "first");
+        var second = Path.Combine(_caches.Path, "second");
+        await using var host = await StartWithPluginHeaderAsync();
+        await WorkerPluginsAsync(host, first);
+        await WorkerPluginsAsync(host, second);
+
+        await host.Workers.RecycleAsync("alpha");
+
+        Assert.Equal($"3 {second}", await WorkerPluginsAsync(host, second));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Manual)));
+    }
+
+    [Fact]
+    public async Task SwitchThatCannotStart_FailsTheRequest_AndTheOldWorkerServesOn()
+    {
+        _projects.WritePlugin("alpha", "One", ("a.txt", "1"));
+        var first = Path.Combine(_caches.Path, "first");
+        var second = Path.Combine(_caches.Path, "second");
+        await using var host = await StartWithPluginHeaderAsync(o => o.ConfigureStartPipeline = (_, _) => { });
+        host.Recorder.FailStart = worker => worker.Plugins?.CacheDirectory == second ? new InvalidOperationException("no plugins here") : null;
+        await WorkerPluginsAsync(host, first);
+
+        var failed = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", second).SendAsync();
+
+        Assert.Equal(503, failed.StatusCode);
+        Assert.Equal("Service Unavailable: the application for this project could not be started.", failed.Body);
+        Assert.Equal($"1 {first}", await WorkerPluginsAsync(host, first));
+        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles"));
+    }
+
+    private Task<TracTestHost> StartWithPluginHeaderAsync(Action<WorkerOptions>? configure = null) =>
+        TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().UsePluginCache().RecycleWorkers(configure)
+                .Use(next => context =>
+                {
+                    var worker = (Worker)context.GetTracWorker()!;
+                    context.Response.Headers["X-Worker-Plugins"] = $"{worker.Generation} {worker.PluginSet!.CacheDirectory}";
+                    return next(context);
+                })
+                .Dispatch<TracRecordingApplication>())
+            .StartAsync();
+
+    private static async Task<string> WorkerPluginsAsync(TracTestHost host, string cacheDirectory)
+    {
+        var response = await host.Request("alpha").WithServerVariable("PYTHON_EGG_CACHE", cacheDirectory).SendAsync();
+        Assert.Equal(200, response.StatusCode);
+        return response.Headers["X-Worker-Plugins"];
+    }
+
     /// <summary>Applications that end when told to, and report the memory they are given.</summary>
     private sealed class EndingApplications : IWorkerApplicationFactory
     {
@@ -160,6 +264,8 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         private readonly List<EndingApplication> _made = [];
 
         public Func<string, long?> MemoryOf { get; init; } = _ => null;
+
+        public Func<long, bool> EndsInWarmUp { get; init; } = _ => false;
 
         public IReadOnlyList<EndingApplication> Made
         {
@@ -174,7 +280,8 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         public IWorkerApplication Create(IServiceProvider services, TracWorkerContext context)
         {
-            var application = new EndingApplication($"{context.Environment!.Name}#{context.Generation}", MemoryOf(context.Environment.Name));
+            var application = new EndingApplication(
+                $"{context.Environment!.Name}#{context.Generation}", MemoryOf(context.Environment.Name), EndsInWarmUp(context.Generation));
             lock (_gate)
             {
                 _made.Add(application);
@@ -184,7 +291,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         }
     }
 
-    private sealed class EndingApplication(string name, long? memory) : IWorkerApplication
+    private sealed class EndingApplication(string name, long? memory, bool endsInWarmUp) : IWorkerApplication
     {
         private readonly CancellationTokenSource _exited = new();
 
@@ -196,7 +303,15 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         public void End() => _exited.Cancel();
 
-        public Task WarmUpAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task WarmUpAsync(CancellationToken cancellationToken)
+        {
+            if (endsInWarmUp)
+            {
+                End();
+            }
+
+            return Task.CompletedTask;
+        }
 
         public Task DispatchAsync(HttpContext context) => context.Response.WriteAsync(name);
 
