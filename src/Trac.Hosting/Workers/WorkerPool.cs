@@ -153,7 +153,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             var worker = slot.Current ?? await StartFirstAsync(slot, environment, pluginCacheDirectory, cancellationToken);
             if (!UsesPluginsOf(worker, pluginCacheDirectory))
             {
-                if (await SwitchPluginsAsync(slot, worker, pluginCacheDirectory!, cancellationToken) && ++switches > MaxSwitchesPerRequest)
+                if (await _recycler.SwitchPluginsAsync(slot, worker, pluginCacheDirectory!, cancellationToken) && ++switches > MaxSwitchesPerRequest)
                 {
                     throw new WorkerUnavailableException(
                         "Service Unavailable: requests for this project name different plugin cache directories (the PYTHON_EGG_CACHE server " +
@@ -217,32 +217,6 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private static bool UsesPluginsOf(Worker worker, string? pluginCacheDirectory) =>
         pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || ReferenceEquals(own, pluginCacheDirectory) ||
         string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
-
-    /// <summary>
-    /// Replaces a worker by one whose plugins come from the request's cache directory, and waits for it; when another
-    /// replacement of the key runs, waits for that one to end instead (the caller looks again). Returns whether this
-    /// request's replacement ran.
-    /// </summary>
-    /// <exception cref="WorkerUnavailableException">The replacement could not start, or took longer than <c>StartTimeout</c>.</exception>
-    private async Task<bool> SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory, CancellationToken cancellationToken)
-    {
-        var attempted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = slot.GetAttemptedToken().RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), attempted);
-        try
-        {
-            if (await _recycler.SwitchPluginsAsync(slot, worker, pluginCacheDirectory).WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken))
-            {
-                return true;
-            }
-
-            await attempted.Task.WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken);
-            return false;
-        }
-        catch (TimeoutException e)
-        {
-            throw new WorkerUnavailableException("Service Unavailable: the application for this project is still starting; try again shortly.", s_retryAfter, e);
-        }
-    }
 
     private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken)
     {

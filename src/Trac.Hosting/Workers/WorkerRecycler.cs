@@ -95,13 +95,34 @@ internal sealed class WorkerRecycler : IWorkerRecycler
     }
 
     /// <summary>
-    /// Replaces a worker by one whose plugins come from another cache directory, for a request that waits for it: not
-    /// gated (like a key's first start), whatever the mode. Returns <see langword="false"/> when another replacement of
-    /// the key runs; this one then runs after it.
+    /// Replaces a worker by one whose plugins come from a request's cache directory, for the request, which waits up to
+    /// <c>StartTimeout</c>: not gated (like a key's first start), whatever the mode. When another replacement of the
+    /// key runs, waits for that one to end instead (the caller looks again; this one runs after it). Returns whether
+    /// this request's replacement ran.
     /// </summary>
-    /// <exception cref="WorkerUnavailableException">The replacement could not start.</exception>
-    public Task<bool> SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory) =>
-        ReplaceAsync(slot, new PendingRecycle(worker, WorkerRecycleReasons.PluginCacheDirectoryChanged, pluginCacheDirectory, PolicyDecides: false), gated: false);
+    /// <exception cref="WorkerUnavailableException">The replacement could not start, or took longer than <c>StartTimeout</c>.</exception>
+    public async Task<bool> SwitchPluginsAsync(WorkerSlot slot, Worker worker, string pluginCacheDirectory, CancellationToken cancellationToken)
+    {
+        var attempted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = slot.GetAttemptedToken().RegisterChangeCallback(static s => ((TaskCompletionSource)s!).TrySetResult(), attempted);
+        var switching = ReplaceAsync(
+            slot, new PendingRecycle(worker, WorkerRecycleReasons.PluginCacheDirectoryChanged, pluginCacheDirectory, PolicyDecides: false), gated: false);
+        try
+        {
+            if (await switching.WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken))
+            {
+                return true;
+            }
+
+            await attempted.Task.WaitAsync(_settings.StartTimeout, _timeProvider, cancellationToken);
+            return false;
+        }
+        catch (TimeoutException e)
+        {
+            throw new WorkerUnavailableException(
+                "Service Unavailable: the application for this project is still starting; try again shortly.", TimeSpan.FromSeconds(5), e);
+        }
+    }
 
     /// <summary>Makes a worker just installed in its slot answer the triggers that fired while it started.</summary>
     public void OnInstalled(WorkerSlot slot, Worker worker)
