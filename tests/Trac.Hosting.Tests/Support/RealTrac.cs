@@ -28,6 +28,9 @@ internal static class RealTrac
         "        return sock\n" +
         "Server(dispatch_request, bindAddress=sys.argv[1], umask=0o077).run()\n";
 
+    /// <summary>Gets the <c>PYTHONPATH</c> that makes Trac importable, or <see langword="null"/> when it is installed.</summary>
+    public static string? PythonPath => s_pythonPath.Value;
+
     /// <summary>Returns a start info for Python with Trac on its path.</summary>
     public static ProcessStartInfo StartInfo(params string[] arguments)
     {

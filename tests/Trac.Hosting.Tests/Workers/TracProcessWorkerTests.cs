@@ -1,0 +1,85 @@
+using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
+using Trac.Hosting.Workers;
+
+namespace Trac.Hosting.Tests.Workers;
+
+/// <summary>Real Trac as worker processes behind the pipeline: Trac's own FastCGI server, started, recycled and stopped by the pool.</summary>
+public sealed class TracProcessWorkerTests : IDisposable
+{
+    private readonly TracTestDirectory _projects = new();
+    private readonly TracTestDirectory _run = new();
+
+    public void Dispose()
+    {
+        _projects.Dispose();
+        _run.Dispose();
+    }
+
+    [Fact]
+    public async Task WikiPage_IsServedByATracProcess_ARecycleReplacesTheProcess_AndNoneOutlivesTheHost()
+    {
+        await RealTrac.CreateEnvironmentAsync(Path.Combine(_projects.Path, "alpha"), "Alpha Project");
+        var environment = new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" };
+        if (RealTrac.PythonPath is { } pythonPath)
+        {
+            environment["PYTHONPATH"] = pythonPath;
+        }
+
+        var settings = new FastCgiProcessSettings(
+            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], environment, _run.Path, TimeSpan.FromSeconds(10));
+        var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(new FastCgiProcessApplication.Factory(settings)))
+            .StartAsync();
+        try
+        {
+            var first = await host.Request("alpha", "/wiki/WikiStart").SendAsync();
+
+            Assert.Equal(200, first.StatusCode);
+            Assert.Contains("Alpha Project", first.Body, StringComparison.Ordinal);
+            Assert.Contains("href=\"/alpha/wiki", first.Body, StringComparison.Ordinal);
+            Assert.StartsWith("text/html", first.Headers["Content-Type"], StringComparison.Ordinal);
+            Assert.Single(TracProcesses());
+
+            var stopped = host.Logs.WaitForNextAsync("WorkerStopped", TimeSpan.FromSeconds(60));
+            await host.Workers.RecycleAsync("alpha");
+            var second = await host.Request("alpha", "/wiki/WikiStart").SendAsync();
+            await stopped;
+
+            Assert.Equal(200, second.StatusCode);
+            Assert.Contains("Alpha Project", second.Body, StringComparison.Ordinal);
+            Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
+            Assert.Single(TracProcesses());
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        Assert.Empty(TracProcesses());
+    }
+
+    /// <summary>The processes whose command line names this test's socket directory: the Trac processes it started.</summary>
+    private List<int> TracProcesses() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Directory: d))
+            .Where(p => p.Pid > 0 && ReadCommandLine(p.Directory).Contains(_run.Path, StringComparison.Ordinal))
+            .Select(p => p.Pid)
+            .ToList();
+
+    private static string ReadCommandLine(string directory)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(directory, "cmdline"));
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
+}
