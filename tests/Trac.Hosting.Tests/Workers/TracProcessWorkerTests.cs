@@ -20,17 +20,7 @@ public sealed class TracProcessWorkerTests : IDisposable
     public async Task WikiPage_IsServedByATracProcess_ARecycleReplacesTheProcess_AndNoneOutlivesTheHost()
     {
         await RealTrac.CreateEnvironmentAsync(Path.Combine(_projects.Path, "alpha"), "Alpha Project");
-        var environment = new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" };
-        if (RealTrac.PythonPath is { } pythonPath)
-        {
-            environment["PYTHONPATH"] = pythonPath;
-        }
-
-        var settings = new FastCgiProcessSettings(
-            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], environment, _run.Path, TimeSpan.FromSeconds(10));
-        var host = await TracTestHost.CreateBuilder(_projects)
-            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(new FastCgiProcessApplication.Factory(settings)))
-            .StartAsync();
+        var host = await StartAsync();
         try
         {
             var first = await host.Request("alpha", "/wiki/WikiStart").SendAsync();
@@ -57,6 +47,51 @@ public sealed class TracProcessWorkerTests : IDisposable
         }
 
         Assert.Empty(TracProcesses());
+    }
+
+    [Fact]
+    public async Task KilledTracProcess_IsReplaced_AndTheProjectServesAgain()
+    {
+        await RealTrac.CreateEnvironmentAsync(Path.Combine(_projects.Path, "alpha"), "Alpha Project");
+        var host = await StartAsync();
+        try
+        {
+            Assert.Equal(200, (await host.Request("alpha", "/wiki/WikiStart").SendAsync()).StatusCode);
+            var replaced = host.Workers.WaitForRecycleAsync("alpha", TimeSpan.FromSeconds(60));
+
+            using (var trac = System.Diagnostics.Process.GetProcessById(Assert.Single(TracProcesses())))
+            {
+                trac.Kill();
+            }
+
+            await replaced;
+            var after = await host.Request("alpha", "/wiki/WikiStart").SendAsync();
+            Assert.Equal(200, after.StatusCode);
+            Assert.Contains("Alpha Project", after.Body, StringComparison.Ordinal);
+            Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
+            Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.ApplicationExited)));
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        Assert.Empty(TracProcesses());
+    }
+
+    private Task<TracTestHost> StartAsync()
+    {
+        var environment = new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" };
+        if (RealTrac.PythonPath is { } pythonPath)
+        {
+            environment["PYTHONPATH"] = pythonPath;
+        }
+
+        var settings = new FastCgiProcessSettings(
+            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], environment, _run.Path, TimeSpan.FromSeconds(10));
+        return TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(new FastCgiProcessApplication.Factory(settings)))
+            .StartAsync();
     }
 
     /// <summary>The processes whose command line names this test's socket directory: the Trac processes it started.</summary>
