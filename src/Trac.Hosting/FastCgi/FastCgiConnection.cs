@@ -61,6 +61,22 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         FastCgiErrorOutput errors, bool keepConnection, CancellationToken cancellationToken)
     {
         var requestId = _lastRequestId = (ushort)((_lastRequestId % ushort.MaxValue) + 1);
+        try
+        {
+            return await RunAsync(requestId, parameters, body, output, errors, keepConnection, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away: the application may stop working on the request.
+            await AbortAsync(requestId);
+            throw;
+        }
+    }
+
+    private async Task<(int ApplicationStatus, FastCgiProtocolStatus ProtocolStatus)> RunAsync(
+        ushort requestId, IEnumerable<KeyValuePair<string, string>> parameters, Stream? body, Func<ReadOnlySequence<byte>, ValueTask> output,
+        FastCgiErrorOutput errors, bool keepConnection, CancellationToken cancellationToken)
+    {
         FastCgiRecordWriter.WriteBeginRequest(_writer, requestId, keepConnection);
         FastCgiRecordWriter.WriteParams(_writer, requestId, parameters);
         if (body is not null)
@@ -123,6 +139,21 @@ internal sealed class FastCgiConnection : IAsyncDisposable
             {
                 _reader.AdvanceTo(buffer.Start, buffer.End);
             }
+        }
+    }
+
+    /// <summary>Tells the application the client went away (<c>FCGI_ABORT_REQUEST</c>), as far as the connection still takes it.</summary>
+    private async Task AbortAsync(ushort requestId)
+    {
+        try
+        {
+            FastCgiRecordWriter.WriteAbortRequest(_writer, requestId);
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _writer.FlushAsync(bounded.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection is given up either way.
         }
     }
 
