@@ -21,11 +21,11 @@ internal static class FastCgiRecordWriter
     /// <summary>Begins a request in the responder role; <paramref name="keepConnection"/> keeps the connection open after it.</summary>
     public static void WriteBeginRequest(IBufferWriter<byte> writer, ushort requestId, bool keepConnection)
     {
-        var span = Begin(writer, FastCgiRecordType.BeginRequest, requestId, 8);
-        BinaryPrimitives.WriteUInt16BigEndian(span, ResponderRole);
-        span[2] = keepConnection ? KeepConnectionFlag : (byte)0;
-        span[3..8].Clear();
-        writer.Advance(FastCgiRecordHeader.Length + 8);
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt16BigEndian(body, ResponderRole);
+        body[2] = keepConnection ? KeepConnectionFlag : (byte)0;
+        body[3..].Clear();
+        WriteRecord(writer, FastCgiRecordType.BeginRequest, requestId, body);
     }
 
     /// <summary>Writes the whole <c>FCGI_PARAMS</c> stream of a request, its closing empty record included.</summary>
@@ -48,36 +48,27 @@ internal static class FastCgiRecordWriter
         while (!content.IsEmpty)
         {
             var chunk = content[..Math.Min(content.Length, StreamChunkLength)];
-            var header = FastCgiRecordHeader.For(type, requestId, chunk.Length);
-            var span = writer.GetSpan(header.RecordLength);
-            header.Write(span);
-            chunk.CopyTo(span[FastCgiRecordHeader.Length..]);
-            span.Slice(FastCgiRecordHeader.Length + chunk.Length, header.PaddingLength).Clear();
-            writer.Advance(header.RecordLength);
+            WriteRecord(writer, type, requestId, chunk);
             content = content[chunk.Length..];
         }
     }
 
     /// <summary>Writes the empty record that ends a stream.</summary>
-    public static void WriteEndOfStream(IBufferWriter<byte> writer, FastCgiRecordType type, ushort requestId)
-    {
-        Begin(writer, type, requestId, 0);
-        writer.Advance(FastCgiRecordHeader.Length);
-    }
+    public static void WriteEndOfStream(IBufferWriter<byte> writer, FastCgiRecordType type, ushort requestId) =>
+        WriteRecord(writer, type, requestId, []);
 
     /// <summary>Asks the application to abandon a request (the client went away).</summary>
-    public static void WriteAbortRequest(IBufferWriter<byte> writer, ushort requestId)
-    {
-        Begin(writer, FastCgiRecordType.AbortRequest, requestId, 0);
-        writer.Advance(FastCgiRecordHeader.Length);
-    }
+    public static void WriteAbortRequest(IBufferWriter<byte> writer, ushort requestId) =>
+        WriteRecord(writer, FastCgiRecordType.AbortRequest, requestId, []);
 
-    /// <summary>Writes a header for content the caller writes right after it; returns the span of that content.</summary>
-    private static Span<byte> Begin(IBufferWriter<byte> writer, FastCgiRecordType type, ushort requestId, int contentLength)
+    /// <summary>Writes one record: header, content, and zeros up to a multiple of eight bytes.</summary>
+    private static void WriteRecord(IBufferWriter<byte> writer, FastCgiRecordType type, ushort requestId, ReadOnlySpan<byte> content)
     {
-        var header = FastCgiRecordHeader.For(type, requestId, contentLength);
+        var header = FastCgiRecordHeader.For(type, requestId, content.Length);
         var span = writer.GetSpan(header.RecordLength);
         header.Write(span);
-        return span.Slice(FastCgiRecordHeader.Length, contentLength);
+        content.CopyTo(span[FastCgiRecordHeader.Length..]);
+        span.Slice(FastCgiRecordHeader.Length + content.Length, header.PaddingLength).Clear();
+        writer.Advance(header.RecordLength);
     }
 }

@@ -93,12 +93,11 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
         var connection = _idle.TryTake(out var kept) ? kept : await FastCgiConnection.ConnectAsync(_endPoint!, context.RequestAborted);
         var reader = new CgiResponseReader();
         var response = context.Response;
-        var user = context.GetRemoteUser();
         try
         {
             var body = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) ? null : context.Request.Body;
             await connection.ExecuteAsync(
-                CgiVariables.For(context, worker.Environment?.Path, user, user is null ? null : context.User.Identity?.AuthenticationType),
+                CgiVariables.For(context, worker.Environment?.Path, context.GetRemoteUser(), context.User.Identity?.AuthenticationType),
                 body,
                 async piece =>
                 {
@@ -201,19 +200,18 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
         }
     }
 
-    private List<KeyValuePair<string, string>> WarmUpVariables() =>
-    [
-        new("GATEWAY_INTERFACE", "CGI/1.1"),
-        new("SERVER_PROTOCOL", "HTTP/1.1"),
-        new("REQUEST_METHOD", "GET"),
-        new("SCRIPT_NAME", worker.Environment is { } environment ? "/" + environment.Name : string.Empty),
-        new("PATH_INFO", "/"),
-        new("QUERY_STRING", string.Empty),
-        new("SERVER_NAME", "localhost"),
-        new("SERVER_PORT", "80"),
-        new("REMOTE_ADDR", "127.0.0.1"),
-        new("trac.env_path", worker.Environment?.Path ?? string.Empty),
-    ];
+    /// <summary>The variables of the warm-up request: an anonymous <c>GET</c> of the project's front page from loopback.</summary>
+    private List<KeyValuePair<string, string>> WarmUpVariables()
+    {
+        var request = new DefaultHttpContext();
+        request.Request.Method = HttpMethods.Get;
+        request.Request.Protocol = "HTTP/1.1";
+        request.Request.PathBase = worker.Environment is { } environment ? "/" + environment.Name : PathString.Empty;
+        request.Request.Path = "/";
+        request.Request.Host = new HostString("localhost");
+        request.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
+        return CgiVariables.For(request, worker.Environment?.Path, remoteUser: null, authenticationType: null);
+    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

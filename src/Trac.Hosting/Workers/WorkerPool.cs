@@ -19,8 +19,6 @@ namespace Trac.Hosting.Workers;
 /// </summary>
 internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 {
-    internal const string SharedKey = WorkerSlots.SharedKey;
-
     // How many times one request replaces its worker for its plugin cache directory before it gives up: more means
     // requests of the project keep naming different directories.
     private const int MaxSwitchesPerRequest = 3;
@@ -84,7 +82,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(project);
         if (_settings.Scope == WorkerScope.Shared)
         {
-            return SharedKey;
+            return WorkerSlots.SharedKey;
         }
 
         if (_catalog.Knows(project))
@@ -114,7 +112,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         {
             throw new ArgumentException(
                 $"No project has the worker key '{key}'. Keys are the full paths of environments" +
-                (_settings.Scope == WorkerScope.Shared ? $" ('{SharedKey}' with WorkerScope.Shared)" : string.Empty) +
+                (_settings.Scope == WorkerScope.Shared ? $" ('{WorkerSlots.SharedKey}' with WorkerScope.Shared)" : string.Empty) +
                 "; IWorkerPool.Workers lists the keys in use.",
                 nameof(key));
         }
@@ -215,8 +213,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     }
 
     private static bool UsesPluginsOf(Worker worker, string? pluginCacheDirectory) =>
-        pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || ReferenceEquals(own, pluginCacheDirectory) ||
-        string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
+        pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
 
     private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken)
     {

@@ -28,9 +28,6 @@ internal static class RealTrac
         "        return sock\n" +
         "Server(dispatch_request, bindAddress=sys.argv[1], umask=0o077).run()\n";
 
-    /// <summary>Gets the <c>PYTHONPATH</c> that makes Trac importable, or <see langword="null"/> when it is installed.</summary>
-    public static string? PythonPath => s_pythonPath.Value;
-
     /// <summary>Returns a start info for Python with Trac on its path.</summary>
     public static ProcessStartInfo StartInfo(params string[] arguments)
     {
@@ -45,13 +42,24 @@ internal static class RealTrac
             info.ArgumentList.Add(argument);
         }
 
-        if (s_pythonPath.Value is { } path)
+        foreach (var (name, value) in ProcessVariables())
         {
-            info.Environment["PYTHONPATH"] = path;
+            info.Environment[name] = value;
         }
 
-        info.Environment["LC_ALL"] = "C.UTF-8";
         return info;
+    }
+
+    /// <summary>Returns the process variables a Trac process needs: Trac on <c>PYTHONPATH</c> (unless installed), a UTF-8 locale.</summary>
+    public static Dictionary<string, string> ProcessVariables()
+    {
+        var variables = new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" };
+        if (s_pythonPath.Value is { } path)
+        {
+            variables["PYTHONPATH"] = path;
+        }
+
+        return variables;
     }
 
     /// <summary>Creates a real Trac environment with <c>trac-admin initenv</c>.</summary>

@@ -81,14 +81,9 @@ public sealed class TracProcessWorkerTests : IDisposable
 
     private Task<TracTestHost> StartAsync()
     {
-        var environment = new Dictionary<string, string> { ["LC_ALL"] = "C.UTF-8" };
-        if (RealTrac.PythonPath is { } pythonPath)
-        {
-            environment["PYTHONPATH"] = pythonPath;
-        }
-
         var settings = new FastCgiProcessSettings(
-            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], environment, _run.Path, TimeSpan.FromSeconds(10));
+            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], RealTrac.ProcessVariables(), _run.Path,
+            TimeSpan.FromSeconds(10));
         return TracTestHost.CreateBuilder(_projects)
             .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(new FastCgiProcessApplication.Factory(settings)))
             .StartAsync();
