@@ -1,4 +1,5 @@
 using Trac.Hosting.Environments;
+using Trac.Hosting.FastCgi;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Workers;
 using Trac.Hosting.RemoteUser;
@@ -34,6 +35,16 @@ public sealed class TracOptions
     /// Gets the options of the worker recycling stage (section <c>Trac:Workers</c>).
     /// </summary>
     public WorkerOptions Workers { get; } = new();
+
+    /// <summary>
+    /// Gets the options of real Trac's worker processes, for <c>DispatchToTrac()</c> (section <c>Trac:Python</c>).
+    /// </summary>
+    public TracProcessOptions Python { get; } = new();
+
+    /// <summary>
+    /// Gets the options of general FastCGI worker processes, for <c>DispatchToFastCgi()</c> (section <c>Trac:FastCgi</c>).
+    /// </summary>
+    public FastCgiOptions FastCgi { get; } = new();
 
     /// <summary>Gets the names of the configuration sections present when the options were bound (for <c>UseTrac()</c>).</summary>
     internal HashSet<string> ConfiguredSections { get; } = new(StringComparer.OrdinalIgnoreCase);

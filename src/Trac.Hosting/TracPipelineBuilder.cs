@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.FastCgi;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
@@ -23,7 +24,7 @@ public sealed class TracPipelineBuilder
 {
     private static readonly TracStage[] s_order = Enum.GetValues<TracStage>();
 
-    private readonly List<Action<TracPipelineContext>> _steps = [];
+    private readonly List<(TracStage? Stage, Action<TracPipelineContext> Apply)> _steps = [];
     private readonly HashSet<TracStage> _stages = [];
     private readonly TracOptions _options;
 
@@ -110,6 +111,54 @@ public sealed class TracPipelineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Ends the Trac pipeline with real Trac: each worker is a Python process running Trac's own FastCGI server
+    /// (<c>trac.web._fcgi</c> around <c>dispatch_request</c>, as the FastCGI guide's <c>trac.fcgi</c>), given each
+    /// request with the CGI variables the guides set (<c>trac.env_path</c>, <c>SCRIPT_NAME</c>, <c>PATH_INFO</c>, the
+    /// normalized <c>REMOTE_USER</c>), started with <c>PYTHON_EGG_CACHE</c> set to the plugin cache stage's directory, and
+    /// replaced, overlapped, by every recycle trigger (a new or changed <c>.egg</c> or <c>.py</c> in
+    /// <c>&lt;env&gt;/plugins</c> among them). Trac's static resources (<c>chrome/common</c>, <c>chrome/site</c>) are
+    /// served by the host, unless turned off.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:Python</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException"><c>RecycleWorkers()</c> was not added before, <c>Dispatch</c> was already
+    /// called, or the options are not valid (the message names each problem).</exception>
+    public TracPipelineBuilder DispatchToTrac(Action<TracProcessOptions>? configure = null)
+    {
+        var options = _options.Python.Clone();
+        configure?.Invoke(options);
+        FastCgiProcessSettings.ThrowIfAny(TracApplicationFactory.Check(options));
+        Add(new DispatchStage(new TracApplicationFactory(options)));
+        if (options.ServeStaticResources)
+        {
+            // Before the workers: a stylesheet neither counts towards MaxRequests nor waits for a Trac process.
+            var before = _steps.FindIndex(step => step.Stage == TracStage.RecycleWorkers);
+            _steps.Insert(before, (null, context => context.App.UseMiddleware<TracStaticResources>(options)));
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Ends the Trac pipeline with any FastCGI application: each worker is a process running
+    /// <see cref="FastCgiOptions.Command"/>, told where to listen by <c>{address}</c> in its arguments, given each request
+    /// with the CGI variables (<c>trac.env_path</c>, <c>SCRIPT_NAME</c>, <c>PATH_INFO</c>, the normalized
+    /// <c>REMOTE_USER</c>), and replaced, overlapped, by every recycle trigger.
+    /// </summary>
+    /// <param name="configure">Adjusts, for this pipeline only, the options from <c>Trac:FastCgi</c>.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException"><c>RecycleWorkers()</c> was not added before, <c>Dispatch</c> was already
+    /// called, or the options are not valid (the message names each problem).</exception>
+    public TracPipelineBuilder DispatchToFastCgi(Action<FastCgiOptions>? configure = null)
+    {
+        var options = _options.FastCgi.Clone();
+        configure?.Invoke(options);
+        FastCgiProcessSettings.Create(options);
+        Add(new DispatchStage(new FastCgiApplicationFactory(options)));
+        return this;
+    }
+
     /// <summary>Ends the Trac pipeline with workers that run what <paramref name="applications"/> makes (another kind of worker).</summary>
     internal TracPipelineBuilder DispatchTo(IWorkerApplicationFactory applications)
     {
@@ -128,7 +177,7 @@ public sealed class TracPipelineBuilder
     {
         ArgumentNullException.ThrowIfNull(middleware);
         ThrowIfDispatched("Use");
-        _steps.Add(context => context.App.Use(middleware));
+        _steps.Add((null, context => context.App.Use(middleware)));
         return this;
     }
 
@@ -150,9 +199,9 @@ public sealed class TracPipelineBuilder
     internal void Build()
     {
         var context = new TracPipelineContext(ApplicationBuilder);
-        foreach (var step in _steps)
+        foreach (var (_, apply) in _steps)
         {
-            step(context);
+            apply(context);
         }
     }
 
@@ -183,7 +232,7 @@ public sealed class TracPipelineBuilder
                 $"{method}() needs {required}() earlier in the Trac pipeline: call .{required}() before .{method}().");
         }
 
-        _steps.Add(added.Apply);
+        _steps.Add((stage, added.Apply));
     }
 
     private void ThrowIfDispatched(string method)

@@ -55,4 +55,7 @@ internal static class EventIds
     public const int WorkerStopFailed = 509;
     public const int WorkerStoppedWithRequestsRunning = 510;
     public const int WorkerAbortedRequestsReturned = 511;
+    public const int WorkerProcessOutput = 512;
+    public const int WorkerErrorOutput = 513;
+    public const int WorkerBadGateway = 514;
 }

@@ -16,6 +16,7 @@ internal sealed class DispatchStage(IWorkerApplicationFactory applications) : IT
 
     public void Apply(TracPipelineContext context)
     {
+        applications.Prepare(context);
         context.Require<WorkerPool>().Applications = applications;
         context.App.Run(static context => ((Worker)RequestFeatures.Get<ITracWorker>(context)!).Application!.DispatchAsync(context));
     }

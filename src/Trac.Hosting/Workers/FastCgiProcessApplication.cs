@@ -1,88 +1,117 @@
 using System.Collections.Concurrent;
+using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Trac.Hosting.Common;
 using Trac.Hosting.Environments;
-using Trac.Hosting.RemoteUser;
 using Trac.Hosting.FastCgi;
+using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting.Workers;
 
 /// <summary>
 /// A worker application that is a FastCGI process: started (and asked for its project's front page) while the old
-/// worker serves, given requests over kept connections on its private Unix socket, watched (its exit is the worker's
-/// <see cref="IWorkerApplication.Exited"/>; its resident memory its <see cref="IWorkerApplication.MemoryBytes"/>), and
-/// stopped with <c>SIGTERM</c>, then killed after the grace period.
+/// worker serves, given requests over kept connections on its private socket, watched (its exit is the worker's
+/// <see cref="IWorkerApplication.Exited"/>; its resident memory its <see cref="IWorkerApplication.MemoryBytes"/>; what
+/// it loads on its own its <see cref="IWorkerApplication.Outdated"/>), and stopped with <c>SIGTERM</c>, then killed
+/// after the grace period. Its standard input stays open while it runs: a process that watches it (Trac's does) ends
+/// with the host, however the host ends.
 /// </summary>
-internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings settings, TracWorkerContext worker) : IWorkerApplication
+internal sealed partial class FastCgiProcessApplication : IWorkerApplication
 {
-    private static readonly byte[] s_badGateway = "Bad Gateway: the Trac process did not answer this request properly; the server log says why."u8.ToArray();
+    private static readonly byte[] s_badGateway = "Bad Gateway: the worker process did not answer this request properly; the server log says why."u8.ToArray();
 
+    private readonly FastCgiProcessSettings _settings;
+    private readonly TracWorkerContext _worker;
+    private readonly ILogger _logger;
+    private readonly Func<string, IDisposable>? _watchPlugins;
     private readonly CancellationTokenSource _exited = new();
+    private readonly CancellationTokenSource _outdated = new();
     private readonly ConcurrentBag<FastCgiConnection> _idle = [];
+    private readonly ConcurrentDictionary<string, IDisposable> _watchedEnvironments = new(StringComparer.Ordinal);
+    private readonly ProcessOutput _output;
     private Process? _process;
     private string? _directory;
-    private UnixDomainSocketEndPoint? _endPoint;
+    private EndPoint? _endPoint;
+
+    /// <param name="settings">How to run the process.</param>
+    /// <param name="worker">The worker the process serves.</param>
+    /// <param name="logger">Where the process's output and its requests' error output go.</param>
+    /// <param name="watchPlugins">Watches what the application loads on its own in an environment (Trac's plugins):
+    /// given the environment's path and the callback to run on a change; <see langword="null"/> for nothing to watch.</param>
+    public FastCgiProcessApplication(
+        FastCgiProcessSettings settings, TracWorkerContext worker, ILogger logger, Func<string, Action, IDisposable>? watchPlugins = null)
+    {
+        _settings = settings;
+        _worker = worker;
+        _logger = logger;
+        _output = new ProcessOutput(logger, worker.Key);
+        if (watchPlugins is not null)
+        {
+            _watchPlugins = path => watchPlugins(path, _outdated.Cancel);
+        }
+    }
 
     public CancellationToken Exited => _exited.Token;
+
+    public CancellationToken Outdated => _outdated.Token;
 
     public long? MemoryBytes
     {
         get
         {
-            if (_process is not { HasExited: false } process)
+            try
+            {
+                if (_process is not { HasExited: false } process)
+                {
+                    return null;
+                }
+
+                process.Refresh();
+                return process.WorkingSet64;
+            }
+            catch (InvalidOperationException)
             {
                 return null;
             }
-
-            process.Refresh();
-            return process.WorkingSet64;
         }
     }
 
+    /// <summary>Gets the process's id once started, for logs and tests.</summary>
+    internal int? ProcessId => _process?.Id;
+
     public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("FastCGI worker processes listen on Unix sockets; on Windows a loopback TCP address is needed.");
-        }
-
-        _directory = Path.Combine(settings.SocketRoot, $"w{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
-        Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var socket = Path.Combine(_directory, "fcgi.sock");
-        _endPoint = new UnixDomainSocketEndPoint(socket);
-        var start = new ProcessStartInfo(settings.Command) { UseShellExecute = false, RedirectStandardInput = true };
-        foreach (var argument in settings.Arguments)
-        {
-            start.ArgumentList.Add(argument.Replace(FastCgiProcessSettings.SocketPlaceholder, socket, StringComparison.Ordinal));
-        }
-
-        foreach (var (name, value) in settings.Environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"'{settings.Command}' could not be started.");
-        _process.EnableRaisingEvents = true;
-        _process.Exited += (_, _) => _exited.Cancel();
-        if (_process.HasExited)
-        {
-            _exited.Cancel();
-        }
+        var address = PrepareAddress();
+        _process = StartProcess(address);
+        WatchPlugins(_worker.Environment?.Path);
 
         // Listening is the process's first sign of life; then it opens its environment on the first request.
         var connection = await ConnectWhenListeningAsync(cancellationToken);
         var head = new CgiResponseReader();
-        var (status, _) = await connection.ExecuteAsync(
-            WarmUpVariables(), body: null, piece => { head.Feed(piece); return ValueTask.CompletedTask; },
-            new FastCgiErrorOutput(4096), keepConnection: true, cancellationToken);
-        if (head.Head is not { StatusCode: < 500 })
+        var errors = new FastCgiErrorOutput(_settings.MaxErrorOutput);
+        try
+        {
+            var (status, _) = await connection.ExecuteAsync(
+                WarmUpVariables(), body: null, piece => { head.Feed(piece); return ValueTask.CompletedTask; }, errors, keepConnection: true,
+                cancellationToken);
+            if (head.Head is not { StatusCode: < 500 })
+            {
+                throw new InvalidOperationException(
+                    $"The worker process ({_settings.CommandLine}) answered its warm-up request (GET {WarmUpPath()}) with " +
+                    $"{head.Head?.StatusCode.ToString(CultureInfo.InvariantCulture) ?? "no response"} (exit status {status})" +
+                    (errors.IsEmpty ? "." : $": {errors}"));
+            }
+        }
+        catch
         {
             await connection.DisposeAsync();
-            throw new InvalidOperationException(
-                $"The Trac process of '{worker.Environment?.Name}' answered its warm-up request with {head.Head?.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no response"} (exit status {status}).");
+            throw;
         }
 
         _idle.Add(connection);
@@ -90,58 +119,101 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
 
     public async Task DispatchAsync(HttpContext context)
     {
-        var connection = _idle.TryTake(out var kept) ? kept : await FastCgiConnection.ConnectAsync(_endPoint!, context.RequestAborted);
-        var reader = new CgiResponseReader();
-        var response = context.Response;
-        try
+        var request = context.Request;
+        var environmentPath = context.GetTracEnvironment()?.Path ?? _worker.Environment?.Path;
+        if (_worker.Environment is null && environmentPath is not null && !_watchedEnvironments.ContainsKey(environmentPath))
         {
-            var body = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) ? null : context.Request.Body;
-            await connection.ExecuteAsync(
-                CgiVariables.For(context, worker.Environment?.Path, context.GetRemoteUser(), context.User.Identity?.AuthenticationType),
-                body,
-                async piece =>
-                {
-                    var wasComplete = reader.Head is not null;
-                    var rest = reader.Feed(piece);
-                    if (!wasComplete && reader.Head is { } head)
-                    {
-                        head.ApplyTo(response);
-                    }
-
-                    foreach (var segment in rest)
-                    {
-                        await response.Body.WriteAsync(segment, context.RequestAborted);
-                    }
-                },
-                new FastCgiErrorOutput(64 * 1024), keepConnection: true, context.RequestAborted);
-            if (reader.Head is null)
-            {
-                throw new FastCgiProtocolException("The application ended the request without a CGI header section.");
-            }
-
-            _idle.Add(connection);
+            // A shared process loads each project's plugins when it first serves it.
+            WatchPlugins(environmentPath);
         }
-        catch (Exception e) when (e is FastCgiProtocolException or IOException or SocketException && !context.RequestAborted.IsCancellationRequested)
+
+        var variables = CgiVariables.For(context, environmentPath, context.GetRemoteUser(), context.User.Identity?.AuthenticationType);
+        var body = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || request.ContentLength == 0 ? null : request.Body;
+        var response = context.Response;
+        var kept = _idle.TryTake(out var connection);
+        while (true)
         {
-            await connection.DisposeAsync();
-            if (!response.HasStarted)
+            var reader = new CgiResponseReader();
+            var errors = new FastCgiErrorOutput(_settings.MaxErrorOutput);
+            var wrote = false;
+            try
             {
-                response.Headers.Clear();
-                await TracResponses.WriteAsync(context, StatusCodes.Status502BadGateway, "text/plain; charset=utf-8", s_badGateway);
+                connection ??= await FastCgiConnection.ConnectAsync(_endPoint!, context.RequestAborted);
+                await connection.ExecuteAsync(
+                    variables,
+                    body,
+                    async piece =>
+                    {
+                        wrote = true;
+                        var wasComplete = reader.Head is not null;
+                        var rest = reader.Feed(piece);
+                        if (!wasComplete && reader.Head is { } head)
+                        {
+                            head.ApplyTo(response);
+                        }
+
+                        foreach (var segment in rest)
+                        {
+                            await response.Body.WriteAsync(segment, context.RequestAborted);
+                        }
+                    },
+                    errors, keepConnection: true, context.RequestAborted);
+                LogErrorOutput(request, errors);
+                if (reader.Head is null)
+                {
+                    throw new FastCgiProtocolException("The application ended the request without a CGI header section.");
+                }
+
+                _idle.Add(connection);
                 return;
             }
+            catch (Exception e) when (e is FastCgiProtocolException or IOException or SocketException && !context.RequestAborted.IsCancellationRequested)
+            {
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                    connection = null;
+                }
 
-            context.Abort();
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
+                // A kept connection the process closed while idle: a request without a body that got no answer yet
+                // is sent again, once, on a new connection.
+                if (kept && !wrote && body is null && !response.HasStarted && !_exited.IsCancellationRequested)
+                {
+                    kept = false;
+                    continue;
+                }
+
+                LogErrorOutput(request, errors);
+                WorkerLog.BadGateway(_logger, _worker.Key, request.Method, request.Path.Value ?? "/", e.Message);
+                if (!response.HasStarted)
+                {
+                    response.Headers.Clear();
+                    await TracResponses.WriteAsync(context, StatusCodes.Status502BadGateway, "text/plain; charset=utf-8", s_badGateway);
+                    return;
+                }
+
+                context.Abort();
+                return;
+            }
+            catch
+            {
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                }
+
+                throw;
+            }
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var watch in _watchedEnvironments.Values)
+        {
+            watch.Dispose();
+        }
+
         while (_idle.TryTake(out var connection))
         {
             await connection.DisposeAsync();
@@ -149,25 +221,7 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
 
         if (_process is { } process)
         {
-            if (!process.HasExited)
-            {
-                if (!OperatingSystem.IsWindows())
-                {
-                    _ = Kill(process.Id, 15);
-                }
-
-                using var grace = new CancellationTokenSource(settings.StopGrace);
-                try
-                {
-                    await process.WaitForExitAsync(grace.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    process.Kill(entireProcessTree: true);
-                    await process.WaitForExitAsync();
-                }
-            }
-
+            await StopAsync(process);
             process.Dispose();
         }
 
@@ -177,15 +231,114 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
         }
 
         _exited.Dispose();
+        _outdated.Dispose();
+    }
+
+    /// <summary>Chooses where the process listens and returns the argument that tells it.</summary>
+    private string PrepareAddress()
+    {
+        if (_settings.Transport == FastCgiTransport.Tcp)
+        {
+            if (_settings.AnnouncesAddress)
+            {
+                // Any free port: the process says which, so no port is chosen here and taken by someone else first.
+                return "tcp:127.0.0.1:0";
+            }
+
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var endPoint = (IPEndPoint)probe.LocalEndPoint!;
+            _endPoint = endPoint;
+            return $"127.0.0.1:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("FastCGI worker processes on Windows listen on loopback TCP: set Transport to Tcp.");
+        }
+
+        _directory = Path.Combine(_settings.SocketRoot, $"trac-w{Environment.ProcessId}-{Guid.NewGuid():N}"[..28]);
+        Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var socket = Path.Combine(_directory, "fcgi.sock");
+        _endPoint = new UnixDomainSocketEndPoint(socket);
+        return socket;
+    }
+
+    private Process StartProcess(string address)
+    {
+        var start = new ProcessStartInfo(_settings.Command)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in _settings.Arguments)
+        {
+            start.ArgumentList.Add(argument.Replace(FastCgiOptions.AddressPlaceholder, address, StringComparison.Ordinal));
+        }
+
+        foreach (var (name, value) in _settings.Environment.Concat(_settings.WorkerVariables?.Invoke(_worker) ?? []))
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.Exited += (_, _) => _exited.Cancel();
+        process.OutputDataReceived += (_, e) => _output.OnOutput(e.Data, _settings.AnnouncesAddress);
+        process.ErrorDataReceived += (_, e) => _output.OnError(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            throw new InvalidOperationException($"The worker process could not be started ({_settings.CommandLine}): {e.Message}. {_settings.StartHint}", e);
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private void WatchPlugins(string? environmentPath)
+    {
+        if (_watchPlugins is null || environmentPath is null)
+        {
+            return;
+        }
+
+        lock (_watchedEnvironments)
+        {
+            if (!_watchedEnvironments.ContainsKey(environmentPath))
+            {
+                _watchedEnvironments[environmentPath] = _watchPlugins(environmentPath);
+            }
+        }
     }
 
     private async Task<FastCgiConnection> ConnectWhenListeningAsync(CancellationToken cancellationToken)
     {
+        if (_settings.AnnouncesAddress)
+        {
+            var announced = await _output.Listening.WaitAsync(cancellationToken).ContinueWith(
+                t => t.IsCompletedSuccessfully ? t.Result : null, cancellationToken, TaskContinuationOptions.None, TaskScheduler.Default);
+            if (announced is null)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw NotListening();
+            }
+
+            _endPoint ??= ParseAnnounced(announced);
+            return await FastCgiConnection.ConnectAsync(_endPoint, cancellationToken);
+        }
+
         while (true)
         {
             if (_exited.IsCancellationRequested)
             {
-                throw new InvalidOperationException($"'{settings.Command}' exited with {_process!.ExitCode} before it listened on its socket.");
+                throw NotListening();
             }
 
             try
@@ -200,25 +353,82 @@ internal sealed partial class FastCgiProcessApplication(FastCgiProcessSettings s
         }
     }
 
+    private InvalidOperationException NotListening()
+    {
+        _process!.WaitForExit(TimeSpan.FromSeconds(5));
+        var code = _process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
+        var errors = _output.ErrorTail;
+        return new InvalidOperationException(
+            $"The worker process ({_settings.CommandLine}) exited with status {code} before it listened" +
+            (errors.Length > 0 ? $"; its error output ends: {errors}" : "; it wrote no error output") + $". {_settings.StartHint}");
+    }
+
+    private static EndPoint ParseAnnounced(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        return colon > 0 && !address.Contains('/', StringComparison.Ordinal) && int.TryParse(address[(colon + 1)..], CultureInfo.InvariantCulture, out var port)
+            ? new IPEndPoint(IPAddress.Parse(address[..colon]), port)
+            : new UnixDomainSocketEndPoint(address);
+    }
+
+    private async Task StopAsync(Process process)
+    {
+        try
+        {
+            if (process.HasExited)
+            {
+                return;
+            }
+
+            if (OperatingSystem.IsWindows())
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            else
+            {
+                _ = Kill(process.Id, 15);
+            }
+
+            using var grace = new CancellationTokenSource(_settings.StopTimeout);
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It was never started, or is gone already.
+        }
+    }
+
+    private void LogErrorOutput(HttpRequest request, FastCgiErrorOutput errors)
+    {
+        if (!errors.IsEmpty)
+        {
+            WorkerLog.ApplicationErrorOutput(_logger, _worker.Key, request.Method, request.Path.Value ?? "/", errors.ToString());
+        }
+    }
+
+    private string WarmUpPath() => (_worker.Environment is { } environment ? "/" + environment.Name : string.Empty) + "/";
+
     /// <summary>The variables of the warm-up request: an anonymous <c>GET</c> of the project's front page from loopback.</summary>
     private List<KeyValuePair<string, string>> WarmUpVariables()
     {
         var request = new DefaultHttpContext();
         request.Request.Method = HttpMethods.Get;
         request.Request.Protocol = "HTTP/1.1";
-        request.Request.PathBase = worker.Environment is { } environment ? "/" + environment.Name : PathString.Empty;
+        request.Request.PathBase = _worker.Environment is { } environment ? "/" + environment.Name : PathString.Empty;
         request.Request.Path = "/";
         request.Request.Host = new HostString("localhost");
-        request.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
-        return CgiVariables.For(request, worker.Environment?.Path, remoteUser: null, authenticationType: null);
+        request.Connection.RemoteIpAddress = IPAddress.Loopback;
+        return CgiVariables.For(request, _worker.Environment?.Path, remoteUser: null, authenticationType: null);
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
-
-    /// <summary>Makes a <see cref="FastCgiProcessApplication"/> per worker.</summary>
-    internal sealed class Factory(FastCgiProcessSettings settings) : IWorkerApplicationFactory
-    {
-        public IWorkerApplication Create(IServiceProvider services, TracWorkerContext context) => new FastCgiProcessApplication(settings, context);
-    }
 }

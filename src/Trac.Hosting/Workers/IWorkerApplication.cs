@@ -11,10 +11,17 @@ internal interface IWorkerApplication : IAsyncDisposable
 {
     /// <summary>
     /// Gets a token that fires when the application ended on its own (a child process that exited): the pool
-    /// replaces the worker (<see cref="WorkerRecycleReasons.ApplicationExited"/>). <see cref="CancellationToken.None"/>
+    /// replaces the worker (<see cref="WorkerRecycleReasons.Crashed"/>). <see cref="CancellationToken.None"/>
     /// for an application that cannot end without the pool.
     /// </summary>
     CancellationToken Exited { get; }
+
+    /// <summary>
+    /// Gets a token that fires when what the application loads on its own changed (Trac's plugins, <c>.egg</c> and
+    /// <c>.py</c> files in <c>&lt;env&gt;/plugins</c>): the pool replaces the worker, overlapped
+    /// (<see cref="WorkerRecycleReasons.PluginsChanged"/>), if plugin changes recycle workers.
+    /// </summary>
+    CancellationToken Outdated { get; }
 
     /// <summary>
     /// Gets the memory the application uses on its own, in bytes, checked against <see cref="WorkerOptions.MemoryLimit"/>;

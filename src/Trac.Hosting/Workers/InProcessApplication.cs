@@ -13,6 +13,8 @@ internal sealed class InProcessApplication(ITracApplication application) : IWork
 {
     public CancellationToken Exited => CancellationToken.None;
 
+    public CancellationToken Outdated => CancellationToken.None;
+
     public long? MemoryBytes => null;
 
     public Task WarmUpAsync(CancellationToken cancellationToken) => application.WarmUpAsync(cancellationToken);

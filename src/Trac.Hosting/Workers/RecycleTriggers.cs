@@ -48,6 +48,17 @@ internal sealed class RecycleTriggers : IDisposable
             worker.AddSubscription(set.ChangeToken.RegisterChangeCallback(_ => _recycler.Recycle(slot, worker, WorkerRecycleReasons.PluginsChanged), null));
         }
 
+        if (_settings.RecycleOnPluginChange && worker.Application?.Outdated is { CanBeCanceled: true } outdated)
+        {
+            worker.AddSubscription(outdated.UnsafeRegister(
+                static state =>
+                {
+                    var (recycler, slot, worker) = ((IWorkerRecycler, WorkerSlot, Worker))state!;
+                    recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.PluginsChanged);
+                },
+                (_recycler, slot, worker)));
+        }
+
         if (configChanged is not null)
         {
             worker.AddSubscription(configChanged.RegisterChangeCallback(_ => _recycler.Recycle(slot, worker, WorkerRecycleReasons.ConfigChanged), null));
@@ -60,7 +71,7 @@ internal sealed class RecycleTriggers : IDisposable
                 static state =>
                 {
                     var (recycler, slot, worker) = ((IWorkerRecycler, WorkerSlot, Worker))state!;
-                    recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.ApplicationExited);
+                    recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.Crashed);
                 },
                 (_recycler, slot, worker)));
         }
@@ -100,16 +111,20 @@ internal sealed class RecycleTriggers : IDisposable
 
         var serving = _recycler.Serving.ToList();
         var recycled = false;
+        var ownMemory = false;
         foreach (var (slot, worker) in serving)
         {
-            if (worker.Application?.MemoryBytes > _settings.MemoryLimit)
+            var memory = worker.Application?.MemoryBytes;
+            ownMemory |= memory is not null;
+            if (memory > _settings.MemoryLimit)
             {
                 _recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.MemoryLimit);
                 recycled = true;
             }
         }
 
-        if (Environment.WorkingSet > _settings.MemoryLimit)
+        // Workers in processes of their own are judged by their own memory, not by the host's.
+        if (!ownMemory && Environment.WorkingSet > _settings.MemoryLimit)
         {
             _policy.OnProcessMemoryExceeded(serving);
             recycled = true;

@@ -65,4 +65,17 @@ internal static partial class WorkerLog
         "The last aborted request of worker '{Key}' #{Generation} ({Reason}) returned; the worker is gone.",
         EventName = nameof(EventIds.WorkerAbortedRequestsReturned))]
     public static partial void WorkerAbortedRequestsReturned(ILogger logger, string key, long generation, string reason);
+
+    [LoggerMessage(EventIds.WorkerProcessOutput, LogLevel.Warning, "Worker process {Key} wrote to {Stream}: {Line}",
+        EventName = nameof(EventIds.WorkerProcessOutput))]
+    public static partial void ProcessOutput(ILogger logger, string key, string stream, string line);
+
+    [LoggerMessage(EventIds.WorkerErrorOutput, LogLevel.Warning, "Worker process {Key} wrote error output for {Method} {Path}: {Output}",
+        EventName = nameof(EventIds.WorkerErrorOutput))]
+    public static partial void ApplicationErrorOutput(ILogger logger, string key, string method, string path, string output);
+
+    [LoggerMessage(EventIds.WorkerBadGateway, LogLevel.Warning,
+        "Worker process {Key} did not answer {Method} {Path} properly (the client got 502 Bad Gateway, or its response was cut off): {Error}",
+        EventName = nameof(EventIds.WorkerBadGateway))]
+    public static partial void BadGateway(ILogger logger, string key, string method, string path, string error);
 }

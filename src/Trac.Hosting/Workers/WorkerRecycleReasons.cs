@@ -31,7 +31,7 @@ public static class WorkerRecycleReasons
     /// The worker's application ended on its own (a worker process that exited or crashed): the worker is replaced,
     /// and the requests it was running fail.
     /// </summary>
-    public const string ApplicationExited = "application_exited";
+    public const string Crashed = "crashed";
 
     /// <summary>
     /// A request named another plugin cache directory (the <c>PYTHON_EGG_CACHE</c> server variable) than the one its

@@ -28,6 +28,20 @@ internal static class RealTrac
         "        return sock\n" +
         "Server(dispatch_request, bindAddress=sys.argv[1], umask=0o077).run()\n";
 
+    /// <summary>Returns the options of Trac processes for the tests: this Python, Trac on its path, sockets under <paramref name="socketDirectory"/>.</summary>
+    public static Action<Trac.Hosting.FastCgi.TracProcessOptions> Configure(string socketDirectory, Action<Trac.Hosting.FastCgi.TracProcessOptions>? more = null) =>
+        options =>
+        {
+            options.Python = Python;
+            options.SocketDirectory = socketDirectory;
+            foreach (var (name, value) in ProcessVariables())
+            {
+                options.Environment[name] = value;
+            }
+
+            more?.Invoke(options);
+        };
+
     /// <summary>Returns a start info for Python with Trac on its path.</summary>
     public static ProcessStartInfo StartInfo(params string[] arguments)
     {

@@ -69,7 +69,7 @@ public sealed class TracProcessWorkerTests : IDisposable
             Assert.Equal(200, after.StatusCode);
             Assert.Contains("Alpha Project", after.Body, StringComparison.Ordinal);
             Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
-            Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.ApplicationExited)));
+            Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
         }
         finally
         {
@@ -81,11 +81,8 @@ public sealed class TracProcessWorkerTests : IDisposable
 
     private Task<TracTestHost> StartAsync()
     {
-        var settings = new FastCgiProcessSettings(
-            RealTrac.Python, ["-c", RealTrac.FastCgiServerScript, FastCgiProcessSettings.SocketPlaceholder], RealTrac.ProcessVariables(), _run.Path,
-            TimeSpan.FromSeconds(10));
         return TracTestHost.CreateBuilder(_projects)
-            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(new FastCgiProcessApplication.Factory(settings)))
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchToTrac(RealTrac.Configure(_run.Path)))
             .StartAsync();
     }
 

@@ -30,7 +30,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
     }
 
     [Fact]
-    public async Task ApplicationThatEnds_IsReplaced_AsApplicationExited()
+    public async Task ApplicationThatEnds_IsReplaced_AsCrashed()
     {
         var applications = new EndingApplications();
         await using var host = await TracTestHost.CreateBuilder(_projects)
@@ -43,8 +43,26 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         await switched;
         Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.ApplicationExited)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
         Assert.Equal(2, applications.Made.Count);
+        await applications.Made[0].Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task OutdatedApplication_IsReplaced_AsPluginsChanged()
+    {
+        var applications = new EndingApplications();
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(applications))
+            .StartAsync();
+        Assert.Equal("alpha#1", (await host.Request("alpha").SendAsync()).Body);
+        var switched = host.Workers.WaitForRecycleAsync("alpha");
+
+        applications.Made.Single().Outdate();
+
+        await switched;
+        Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginsChanged)));
         await applications.Made[0].Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
@@ -167,7 +185,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         await switched;
         Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.ApplicationExited)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
     }
 
     [Fact]
@@ -294,14 +312,19 @@ public sealed class WorkerApplicationSeamTests : IDisposable
     private sealed class EndingApplication(string name, long? memory, bool endsInWarmUp) : IWorkerApplication
     {
         private readonly CancellationTokenSource _exited = new();
+        private readonly CancellationTokenSource _outdated = new();
 
         public TaskCompletionSource Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationToken Exited => _exited.Token;
 
+        public CancellationToken Outdated => _outdated.Token;
+
         public long? MemoryBytes => memory;
 
         public void End() => _exited.Cancel();
+
+        public void Outdate() => _outdated.Cancel();
 
         public Task WarmUpAsync(CancellationToken cancellationToken)
         {
