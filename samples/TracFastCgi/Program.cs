@@ -1,0 +1,27 @@
+// Real Trac behind the Trac pipeline: Trac's own FastCGI server as worker processes, one per project, recycled every
+// MaxRequests without dropping a request. The projects (real Trac environments) are created on the first run.
+using TracFastCgi;
+
+var builder = WebApplication.CreateBuilder(args);
+// A parent directory of Trac environments: the demo one next to the app unless configuration names another
+// (--Trac:Environment:ParentDirectory=/srv/trac).
+builder.Configuration["Trac:Environment:ParentDirectory"] ??= Path.Combine(AppContext.BaseDirectory, "projects");
+TracSetup.FindTrac(builder.Configuration);
+if (!await TracSetup.EnsureProjectsAsync(builder.Configuration, Console.Error))
+{
+    return 1;
+}
+
+builder.Services.AddTrac(builder.Configuration.GetSection("Trac"));
+
+var app = builder.Build();
+app.UseTrac(trac => trac
+    .ResolveEnvironment()    // /demo/... is the demo project; / is the project index
+    .NormalizeRemoteUser()   // X-Remote-User from a proxy on loopback: CORP\Alice is alice
+    .UsePluginCache()        // PYTHON_EGG_CACHE: <parent>/.egg-cache, created 0700 and checked
+    .RecycleWorkers()        // a fresh Trac process every MaxRequests (appsettings.json), overlapped
+    .DispatchToTrac());      // Trac's FastCGI server per project; chrome/common and chrome/site served here
+app.Lifetime.ApplicationStarted.Register(() => TracSetup.WriteWhereToBrowse(app));
+
+await app.RunAsync();
+return 0;
