@@ -159,8 +159,17 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The writer first: completing the reader closes the stream, and the writer may still flush into it. A peer
+        // that is gone makes that flush fail, which changes nothing: the connection is given up.
+        try
+        {
+            await _writer.CompleteAsync();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+        }
+
         await _reader.CompleteAsync();
-        await _writer.CompleteAsync();
         await _stream.DisposeAsync();
     }
 }

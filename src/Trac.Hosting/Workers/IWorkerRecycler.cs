@@ -18,6 +18,12 @@ internal interface IWorkerRecycler
     /// <summary>Replaces the worker itself, in either mode: its own application ended or outgrew the memory limit.</summary>
     void ReplaceWorker(WorkerSlot slot, Worker worker, string reason);
 
+    /// <summary>
+    /// Takes out a worker whose application ended on its own (there is nothing to overlap with: requests sent to it
+    /// would fail) and starts its replacement at once; requests meanwhile wait for it, as for a key's first worker.
+    /// </summary>
+    void Restart(WorkerSlot slot, Worker worker, string reason);
+
     /// <summary>Retires the worker without a replacement: the key's next request starts a fresh one.</summary>
     void Retire(WorkerSlot slot, Worker worker, string reason);
 }

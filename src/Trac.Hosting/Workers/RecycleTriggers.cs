@@ -64,14 +64,15 @@ internal sealed class RecycleTriggers : IDisposable
             worker.AddSubscription(configChanged.RegisterChangeCallback(_ => _recycler.Recycle(slot, worker, WorkerRecycleReasons.ConfigChanged), null));
         }
 
-        // "I died": an application that can end on its own (a child process) says so, and its worker is replaced.
+        // "I died": an application that can end on its own (a child process) says so; its worker is taken out at once
+        // (new requests wait for the replacement rather than fail) and replaced.
         if (worker.Application?.Exited is { CanBeCanceled: true } exited)
         {
             worker.AddSubscription(exited.UnsafeRegister(
                 static state =>
                 {
                     var (recycler, slot, worker) = ((IWorkerRecycler, WorkerSlot, Worker))state!;
-                    recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.Crashed);
+                    recycler.Restart(slot, worker, WorkerRecycleReasons.Crashed);
                 },
                 (_recycler, slot, worker)));
         }

@@ -80,6 +80,7 @@ internal sealed class TracStaticResources
 
     private static bool IsTraversal(string? rest) =>
         rest is not null && (rest.Contains('\\', StringComparison.Ordinal) || rest.Contains('\0', StringComparison.Ordinal) ||
+            rest.Contains("%2F", StringComparison.OrdinalIgnoreCase) || rest.Contains("%5C", StringComparison.OrdinalIgnoreCase) ||
             rest.Split('/').Any(segment => segment is ".." or "."));
 
     private StaticFileMiddleware Serve(string directory, PathString requestPath)

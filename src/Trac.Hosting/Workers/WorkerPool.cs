@@ -50,6 +50,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _recycler = new WorkerRecycler(
             settings, _slots, _factory, _drainer, catalog, timeProvider, logger, metrics,
             () => hostServices.GetService<IHostApplicationLifetime>()?.StopApplication(), _stopping.Token);
+        _recycler.StartReplacement = StartReplacement;
         _catalog.EnvironmentUnlisted += _slots.ForgetUnlisted;
     }
 
@@ -249,13 +250,31 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    private async Task<Worker> StartAndInstallAsync(WorkerSlot slot, TracEnvironment? environment, string? pluginCacheDirectory)
+    /// <summary>Starts, in the background, the replacement of a worker taken out of its slot; requests wait for it as for a first start.</summary>
+    private void StartReplacement(WorkerSlot slot, Worker worker, string reason)
+    {
+        Task<Worker> start;
+        lock (slot.StartLock)
+        {
+            if (_disposed || slot.IsRemoved || slot.Current is not null || slot.FirstStart is not null)
+            {
+                return;
+            }
+
+            start = slot.FirstStart = StartAndInstallAsync(slot, worker.Environment, worker.PluginCacheDirectory, reason);
+        }
+
+        // Its failure is logged by the starter (and opens the breaker); the next request tries again.
+        _ = start.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    private async Task<Worker> StartAndInstallAsync(WorkerSlot slot, TracEnvironment? environment, string? pluginCacheDirectory, string reason = "first_request")
     {
         // Never completes inside the caller's lock, so FirstStart is set before the finally below clears it.
         await Task.Yield();
         try
         {
-            var worker = await _recycler.Starter.StartAsync(slot, environment, pluginCacheDirectory, "first_request", gated: false, _stopping.Token);
+            var worker = await _recycler.Starter.StartAsync(slot, environment, pluginCacheDirectory, reason, gated: false, _stopping.Token);
             if (_disposed || !slot.Replace(null, worker))
             {
                 await _drainer.StopAsync(worker, "shutdown");

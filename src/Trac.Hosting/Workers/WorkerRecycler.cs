@@ -64,6 +64,23 @@ internal sealed class WorkerRecycler : IWorkerRecycler
     public void ReplaceWorker(WorkerSlot slot, Worker worker, string reason) =>
         Queue(slot, new PendingRecycle(worker, reason, PolicyDecides: false));
 
+    /// <summary>Gets or sets how the pool starts the replacement of a worker taken out by <see cref="Restart"/>.</summary>
+    public Action<WorkerSlot, Worker, string>? StartReplacement { get; set; }
+
+    public void Restart(WorkerSlot slot, Worker worker, string reason)
+    {
+        if (ReferenceEquals(slot.Current, worker))
+        {
+            Retire(slot, worker, reason);
+            StartReplacement?.Invoke(slot, worker, reason);
+        }
+        else
+        {
+            // Not installed yet (it ended while it warmed): replaced once it is, like any early trigger.
+            ReplaceWorker(slot, worker, reason);
+        }
+    }
+
     public void Retire(WorkerSlot slot, Worker worker, string reason)
     {
         if (slot.Replace(worker, null))
