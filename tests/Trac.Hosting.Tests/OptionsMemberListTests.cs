@@ -15,7 +15,8 @@ namespace Trac.Hosting.Tests;
 /// </summary>
 public sealed class OptionsMemberListTests
 {
-    public static TheoryData<string> Options() => new() { nameof(EnvironmentOptions), nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions) };
+    public static TheoryData<string> Options() => new() { nameof(EnvironmentOptions), nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions),
+        nameof(Hosting.FastCgi.TracProcessOptions), nameof(Hosting.FastCgi.FastCgiOptions) };
 
     public static TheoryData<string> OptionsWithIsDefault() => new() { nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions) };
 

@@ -68,7 +68,7 @@ internal sealed class WorkerFactory(
                 : null;
             return new Worker(
                 key, environment, generation, services, application, set, set is null ? null : pluginCacheDirectory, loadContext, requestLimit,
-                limiter, timeProvider, tracksIdleTime: settings.IdleTimeout > TimeSpan.Zero);
+                limiter, timeProvider, tracksIdleTime: settings.IdleTimeout > TimeSpan.Zero || settings.MaxWorkers > 0);
         }
         catch
         {

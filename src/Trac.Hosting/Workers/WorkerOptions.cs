@@ -66,6 +66,15 @@ public sealed class WorkerOptions
     /// <value>0.</value>
     public int QueueLimit { get; set; }
 
+    /// <summary>
+    /// Gets or sets how many workers may serve at once, pool-wide: before a project's first worker starts beyond it, the
+    /// least recently used idle worker of another project is retired (reason <c>worker_limit</c>), and a request for
+    /// that project starts it again. For worker processes (a Trac process holds about 58 MB), the bound on their memory
+    /// on a host with many projects; the shared <see cref="Scope"/> is the other choice at that scale.
+    /// </summary>
+    /// <value>0: unlimited.</value>
+    public int MaxWorkers { get; set; }
+
     /// <summary>Gets or sets which requests share a worker.</summary>
     /// <value><see cref="WorkerScope.PerEnvironment"/>.</value>
     public WorkerScope Scope { get; set; } = WorkerScope.PerEnvironment;
@@ -126,7 +135,7 @@ public sealed class WorkerOptions
         return MaxRequests == d.MaxRequests && MaxRequestsJitter == d.MaxRequestsJitter && MaxLifetime == d.MaxLifetime &&
             MaxLifetimeJitter == d.MaxLifetimeJitter && IdleTimeout == d.IdleTimeout && StartTimeout == d.StartTimeout &&
             DrainTimeout == d.DrainTimeout && MaxConcurrentRecycles == d.MaxConcurrentRecycles &&
-            MaxConcurrentRequests == d.MaxConcurrentRequests && QueueLimit == d.QueueLimit && Scope == d.Scope && Mode == d.Mode &&
+            MaxConcurrentRequests == d.MaxConcurrentRequests && MaxWorkers == d.MaxWorkers && QueueLimit == d.QueueLimit && Scope == d.Scope && Mode == d.Mode &&
             MemoryLimit == d.MemoryLimit && MemoryCheckInterval == d.MemoryCheckInterval && RecycleOnPluginChange == d.RecycleOnPluginChange &&
             RecycleOnConfigChange == d.RecycleOnConfigChange && ProcessStopDelay == d.ProcessStopDelay && ConfigureServices is null &&
             ConfigureStartPipeline is null;
@@ -156,6 +165,7 @@ public sealed class WorkerOptions
         NotNegative(nameof(MaxRequestsJitter), MaxRequestsJitter);
         NotNegative(nameof(MaxConcurrentRequests), MaxConcurrentRequests);
         NotNegative(nameof(QueueLimit), QueueLimit);
+        NotNegative(nameof(MaxWorkers), MaxWorkers);
         NotNegative(nameof(MemoryLimit), MemoryLimit);
         Positive(nameof(MaxLifetime), MaxLifetime, zeroAllowed: true);
         Positive(nameof(MaxLifetimeJitter), MaxLifetimeJitter, zeroAllowed: true);

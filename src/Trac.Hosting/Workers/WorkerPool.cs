@@ -250,6 +250,25 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps the pool within <see cref="WorkerSettings.MaxWorkers"/> before another key's worker starts: retires the
+    /// least recently used idle workers of other keys (one still running a request is never retired for room).
+    /// </summary>
+    private void MakeRoom(WorkerSlot starting)
+    {
+        if (_settings.MaxWorkers <= 0)
+        {
+            return;
+        }
+
+        var serving = _recycler.Serving.Where(p => !ReferenceEquals(p.Slot, starting)).ToList();
+        var excess = serving.Count + 1 - _settings.MaxWorkers;
+        foreach (var (slot, worker) in serving.Where(p => p.Worker.ActiveRequests == 0).OrderByDescending(p => p.Worker.IdleFor).Take(Math.Max(excess, 0)))
+        {
+            _recycler.Retire(slot, worker, WorkerRecycleReasons.WorkerLimit);
+        }
+    }
+
     /// <summary>Starts, in the background, the replacement of a worker taken out of its slot; requests wait for it as for a first start.</summary>
     private void StartReplacement(WorkerSlot slot, Worker worker, string reason)
     {
@@ -274,6 +293,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         await Task.Yield();
         try
         {
+            MakeRoom(slot);
             var worker = await _recycler.Starter.StartAsync(slot, environment, pluginCacheDirectory, reason, gated: false, _stopping.Token);
             if (_disposed || !slot.Replace(null, worker))
             {

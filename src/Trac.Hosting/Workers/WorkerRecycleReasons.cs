@@ -41,4 +41,10 @@ public static class WorkerRecycleReasons
 
     /// <summary>Someone asked, through <see cref="IWorkerPool.RecycleAsync"/>.</summary>
     public const string Manual = "manual";
+
+    /// <summary>
+    /// The pool was at <see cref="WorkerOptions.MaxWorkers"/> when another project's first worker was to start: the
+    /// least recently used idle worker was retired; its project's next request starts it again.
+    /// </summary>
+    public const string WorkerLimit = "worker_limit";
 }

@@ -21,6 +21,7 @@ internal sealed class WorkerSettings
         MaxConcurrentRecycles = options.MaxConcurrentRecycles;
         MaxConcurrentRequests = options.MaxConcurrentRequests;
         QueueLimit = options.QueueLimit;
+        MaxWorkers = options.MaxWorkers;
         Scope = options.Scope;
         Mode = options.Mode;
         MemoryLimit = options.MemoryLimit;
@@ -53,6 +54,8 @@ internal sealed class WorkerSettings
     public int MaxConcurrentRequests { get; }
 
     public int QueueLimit { get; }
+
+    public int MaxWorkers { get; }
 
     public WorkerScope Scope { get; }
 
