@@ -2,7 +2,8 @@
 // MaxRequests without dropping a request. The projects (real Trac environments) are created on the first run.
 using TracFastCgi;
 
-var builder = WebApplication.CreateBuilder(args);
+// Its settings (appsettings.json) and demo projects are next to the app, wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // A parent directory of Trac environments: the demo one next to the app unless configuration names another
 // (--Trac:Environment:ParentDirectory=/srv/trac).
 builder.Configuration["Trac:Environment:ParentDirectory"] ??= Path.Combine(AppContext.BaseDirectory, "projects");
