@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Common;
@@ -22,7 +19,7 @@ namespace Trac.Hosting.Workers;
 /// after the grace period. Its standard input stays open while it runs: a process that watches it (Trac's does) ends
 /// with the host, however the host ends.
 /// </summary>
-internal sealed partial class FastCgiProcessApplication : IWorkerApplication
+internal sealed class FastCgiProcessApplication : IWorkerApplication
 {
     private static readonly byte[] s_badGateway = "Bad Gateway: the worker process did not answer this request properly; the server log says why."u8.ToArray();
 
@@ -30,14 +27,10 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
     private readonly TracWorkerContext _worker;
     private readonly ILogger _logger;
     private readonly Func<string, IDisposable>? _watchPlugins;
-    private readonly CancellationTokenSource _exited = new();
+    private readonly WorkerProcess _process;
     private readonly CancellationTokenSource _outdated = new();
     private readonly ConcurrentBag<FastCgiConnection> _idle = [];
     private readonly ConcurrentDictionary<string, IDisposable> _watchedEnvironments = new(StringComparer.Ordinal);
-    private readonly ProcessOutput _output;
-    private Process? _process;
-    private string? _directory;
-    private EndPoint? _endPoint;
 
     /// <param name="settings">How to run the process.</param>
     /// <param name="worker">The worker the process serves.</param>
@@ -50,49 +43,25 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
         _settings = settings;
         _worker = worker;
         _logger = logger;
-        _output = new ProcessOutput(logger, worker.Key);
+        _process = new WorkerProcess(settings, worker, logger);
         if (watchPlugins is not null)
         {
             _watchPlugins = path => watchPlugins(path, _outdated.Cancel);
         }
     }
 
-    public CancellationToken Exited => _exited.Token;
+    public CancellationToken Exited => _process.Exited;
 
     public CancellationToken Outdated => _outdated.Token;
 
-    public long? MemoryBytes
-    {
-        get
-        {
-            try
-            {
-                if (_process is not { HasExited: false } process)
-                {
-                    return null;
-                }
-
-                process.Refresh();
-                return process.WorkingSet64;
-            }
-            catch (InvalidOperationException)
-            {
-                return null;
-            }
-        }
-    }
-
-    /// <summary>Gets the process's id once started, for logs and tests.</summary>
-    internal int? ProcessId => _process?.Id;
+    public long? MemoryBytes => _process.MemoryBytes;
 
     public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
-        var address = PrepareAddress();
-        _process = StartProcess(address);
         WatchPlugins(_worker.Environment?.Path);
 
         // Listening is the process's first sign of life; then it opens its environment on the first request.
-        var connection = await ConnectWhenListeningAsync(cancellationToken);
+        var connection = await _process.StartAsync(cancellationToken);
         var head = new CgiResponseReader();
         var errors = new FastCgiErrorOutput(_settings.MaxErrorOutput);
         try
@@ -138,7 +107,7 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
             var wrote = false;
             try
             {
-                connection ??= await FastCgiConnection.ConnectAsync(_endPoint!, context.RequestAborted);
+                connection ??= await FastCgiConnection.ConnectAsync(_process.EndPoint, context.RequestAborted);
                 await connection.ExecuteAsync(
                     variables,
                     body,
@@ -177,7 +146,7 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
 
                 // A kept connection the process closed while idle: a request without a body that got no answer yet
                 // is sent again, once, on a new connection.
-                if (kept && !wrote && body is null && !response.HasStarted && !_exited.IsCancellationRequested)
+                if (kept && !wrote && body is null && !response.HasStarted && !_process.Exited.IsCancellationRequested)
                 {
                     kept = false;
                     continue;
@@ -219,87 +188,8 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
             await connection.DisposeAsync();
         }
 
-        if (_process is { } process)
-        {
-            await StopAsync(process);
-            process.Dispose();
-        }
-
-        if (_directory is not null && Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-
-        _exited.Dispose();
+        await _process.DisposeAsync();
         _outdated.Dispose();
-    }
-
-    /// <summary>Chooses where the process listens and returns the argument that tells it.</summary>
-    private string PrepareAddress()
-    {
-        if (_settings.Transport == FastCgiTransport.Tcp)
-        {
-            if (_settings.AnnouncesAddress)
-            {
-                // Any free port: the process says which, so no port is chosen here and taken by someone else first.
-                return "tcp:127.0.0.1:0";
-            }
-
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var endPoint = (IPEndPoint)probe.LocalEndPoint!;
-            _endPoint = endPoint;
-            return $"127.0.0.1:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
-        }
-
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("FastCGI worker processes on Windows listen on loopback TCP: set Transport to Tcp.");
-        }
-
-        _directory = Path.Combine(_settings.SocketRoot, $"trac-w{Environment.ProcessId}-{Guid.NewGuid():N}"[..28]);
-        Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var socket = Path.Combine(_directory, "fcgi.sock");
-        _endPoint = new UnixDomainSocketEndPoint(socket);
-        return socket;
-    }
-
-    private Process StartProcess(string address)
-    {
-        var start = new ProcessStartInfo(_settings.Command)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in _settings.Arguments)
-        {
-            start.ArgumentList.Add(argument.Replace(FastCgiOptions.AddressPlaceholder, address, StringComparison.Ordinal));
-        }
-
-        foreach (var (name, value) in _settings.Environment.Concat(_settings.WorkerVariables?.Invoke(_worker) ?? []))
-        {
-            start.Environment[name] = value;
-        }
-
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        process.Exited += (_, _) => _exited.Cancel();
-        process.OutputDataReceived += (_, e) => _output.OnOutput(e.Data, _settings.AnnouncesAddress);
-        process.ErrorDataReceived += (_, e) => _output.OnError(e.Data);
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception e)
-        {
-            process.Dispose();
-            throw new InvalidOperationException($"The worker process could not be started ({_settings.CommandLine}): {e.Message}. {_settings.StartHint}", e);
-        }
-
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 
     private void WatchPlugins(string? environmentPath)
@@ -315,94 +205,6 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
             {
                 _watchedEnvironments[environmentPath] = _watchPlugins(environmentPath);
             }
-        }
-    }
-
-    private async Task<FastCgiConnection> ConnectWhenListeningAsync(CancellationToken cancellationToken)
-    {
-        if (_settings.AnnouncesAddress)
-        {
-            var announced = await _output.Listening.WaitAsync(cancellationToken).ContinueWith(
-                t => t.IsCompletedSuccessfully ? t.Result : null, cancellationToken, TaskContinuationOptions.None, TaskScheduler.Default);
-            if (announced is null)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                throw NotListening();
-            }
-
-            _endPoint ??= ParseAnnounced(announced);
-            return await FastCgiConnection.ConnectAsync(_endPoint, cancellationToken);
-        }
-
-        while (true)
-        {
-            if (_exited.IsCancellationRequested)
-            {
-                throw NotListening();
-            }
-
-            try
-            {
-                return await FastCgiConnection.ConnectAsync(_endPoint!, cancellationToken);
-            }
-            catch (SocketException)
-            {
-                // Not listening yet: look again shortly (the start timeout bounds the wait).
-                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
-            }
-        }
-    }
-
-    private InvalidOperationException NotListening()
-    {
-        _process!.WaitForExit(TimeSpan.FromSeconds(5));
-        var code = _process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
-        var errors = _output.ErrorTail;
-        return new InvalidOperationException(
-            $"The worker process ({_settings.CommandLine}) exited with status {code} before it listened" +
-            (errors.Length > 0 ? $"; its error output ends: {errors}" : "; it wrote no error output") + $". {_settings.StartHint}");
-    }
-
-    private static EndPoint ParseAnnounced(string address)
-    {
-        var colon = address.LastIndexOf(':');
-        return colon > 0 && !address.Contains('/', StringComparison.Ordinal) && int.TryParse(address[(colon + 1)..], CultureInfo.InvariantCulture, out var port)
-            ? new IPEndPoint(IPAddress.Parse(address[..colon]), port)
-            : new UnixDomainSocketEndPoint(address);
-    }
-
-    private async Task StopAsync(Process process)
-    {
-        try
-        {
-            if (process.HasExited)
-            {
-                return;
-            }
-
-            if (OperatingSystem.IsWindows())
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            else
-            {
-                _ = Kill(process.Id, 15);
-            }
-
-            using var grace = new CancellationTokenSource(_settings.StopTimeout);
-            try
-            {
-                await process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // It was never started, or is gone already.
         }
     }
 
@@ -428,7 +230,4 @@ internal sealed partial class FastCgiProcessApplication : IWorkerApplication
         request.Connection.RemoteIpAddress = IPAddress.Loopback;
         return CgiVariables.For(request, _worker.Environment?.Path, remoteUser: null, authenticationType: null);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }
