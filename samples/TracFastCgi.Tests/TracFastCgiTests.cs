@@ -67,8 +67,15 @@ public sealed class TracFastCgiTests : IDisposable
 
             foreach (var pid in TracProcesses())
             {
-                using var left = Process.GetProcessById(pid);
-                left.Kill();
+                try
+                {
+                    using var left = Process.GetProcessById(pid);
+                    left.Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // Gone meanwhile.
+                }
             }
         }
     }

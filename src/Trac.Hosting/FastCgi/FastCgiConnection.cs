@@ -159,8 +159,10 @@ internal sealed class FastCgiConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // The writer first: completing the reader closes the stream, and the writer may still flush into it. A peer
-        // that is gone makes that flush fail, which changes nothing: the connection is given up.
+        // The socket first: nothing left in the writer is worth sending once the connection is given up, and a peer
+        // that is alive but reads nothing must not hold the flush (and the request) forever. Completing the writer
+        // and the reader then only releases their buffers.
+        await _stream.DisposeAsync();
         try
         {
             await _writer.CompleteAsync();
@@ -170,6 +172,5 @@ internal sealed class FastCgiConnection : IAsyncDisposable
         }
 
         await _reader.CompleteAsync();
-        await _stream.DisposeAsync();
     }
 }

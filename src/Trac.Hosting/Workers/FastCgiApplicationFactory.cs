@@ -16,5 +16,7 @@ internal sealed class FastCgiApplicationFactory(FastCgiOptions options) : IWorke
         _logger = context.CreateLogger("Trac.Hosting.Workers");
     }
 
+    public bool RunsOutOfProcess => true;
+
     public IWorkerApplication Create(IServiceProvider services, TracWorkerContext context) => new FastCgiProcessApplication(_settings!, context, _logger!);
 }

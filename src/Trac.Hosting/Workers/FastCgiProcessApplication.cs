@@ -29,6 +29,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
     private readonly Func<string, IDisposable>? _watchPlugins;
     private readonly WorkerProcess _process;
     private readonly CancellationTokenSource _outdated = new();
+    private bool _disposed;
     private readonly ConcurrentBag<FastCgiConnection> _idle = [];
     private readonly ConcurrentDictionary<string, IDisposable> _watchedEnvironments = new(StringComparer.Ordinal);
 
@@ -105,6 +106,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
             var reader = new CgiResponseReader();
             var errors = new FastCgiErrorOutput(_settings.MaxErrorOutput);
             var wrote = false;
+            var ended = false;
             try
             {
                 connection ??= await FastCgiConnection.ConnectAsync(_process.EndPoint, context.RequestAborted);
@@ -127,13 +129,14 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
                         }
                     },
                     errors, keepConnection: true, context.RequestAborted);
+                ended = true;
                 LogErrorOutput(request, errors);
                 if (reader.Head is null)
                 {
                     throw new FastCgiProtocolException("The application ended the request without a CGI header section.");
                 }
 
-                _idle.Add(connection);
+                Return(connection);
                 return;
             }
             catch (Exception e) when (e is FastCgiProtocolException or IOException or SocketException && !context.RequestAborted.IsCancellationRequested)
@@ -144,9 +147,9 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
                     connection = null;
                 }
 
-                // A kept connection the process closed while idle: a request without a body that got no answer yet
-                // is sent again, once, on a new connection.
-                if (kept && !wrote && body is null && !response.HasStarted && !_process.Exited.IsCancellationRequested)
+                // A kept connection the process closed while idle: a request without a body that the application never
+                // answered (no output, no end of request) is sent again, once, on a new connection.
+                if (kept && !wrote && !ended && body is null && !response.HasStarted && !_process.Exited.IsCancellationRequested)
                 {
                     kept = false;
                     continue;
@@ -178,9 +181,13 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var watch in _watchedEnvironments.Values)
+        lock (_watchedEnvironments)
         {
-            watch.Dispose();
+            _disposed = true;
+            foreach (var watch in _watchedEnvironments.Values)
+            {
+                watch.Dispose();
+            }
         }
 
         while (_idle.TryTake(out var connection))
@@ -201,10 +208,20 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
 
         lock (_watchedEnvironments)
         {
-            if (!_watchedEnvironments.ContainsKey(environmentPath))
+            if (!_disposed && !_watchedEnvironments.ContainsKey(environmentPath))
             {
                 _watchedEnvironments[environmentPath] = _watchPlugins(environmentPath);
             }
+        }
+    }
+
+    /// <summary>Keeps a connection for the next request, unless the application was disposed meanwhile (a request that outlived the drain).</summary>
+    private void Return(FastCgiConnection connection)
+    {
+        _idle.Add(connection);
+        if (Volatile.Read(ref _disposed) && _idle.TryTake(out var late))
+        {
+            _ = late.DisposeAsync().AsTask();
         }
     }
 
@@ -228,6 +245,8 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
         request.Request.Path = "/";
         request.Request.Host = new HostString("localhost");
         request.Connection.RemoteIpAddress = IPAddress.Loopback;
-        return CgiVariables.For(request, _worker.Environment?.Path, remoteUser: null, authenticationType: null);
+        var variables = CgiVariables.For(request, _worker.Environment?.Path, remoteUser: null, authenticationType: null);
+        variables.Add(new(TracLauncher.WarmUpVariable, "1"));
+        return variables;
     }
 }

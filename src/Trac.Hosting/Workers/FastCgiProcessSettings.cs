@@ -72,9 +72,30 @@ internal sealed record FastCgiProcessSettings(
             errors.Add($"{section}:MaxErrorOutputPerRequest must not be negative.");
         }
 
+        if (options.Transport == FastCgiTransport.UnixSocket && OperatingSystem.IsWindows())
+        {
+            errors.Add($"{section}:Transport UnixSocket does not work on Windows, where Trac's FastCGI server needs a TCP address: set it to Tcp.");
+        }
+
+        var root = SocketRootOf(options);
         if (options.SocketDirectory is { } directory && !Directory.Exists(directory))
         {
             errors.Add($"{section}:SocketDirectory '{directory}' does not exist: create it (owned by the host's user) or leave it unset.");
+        }
+        else if (options.Transport == FastCgiTransport.UnixSocket && !OperatingSystem.IsWindows())
+        {
+            // Another user who may rename entries here could swap a process's private directory for one of their own.
+            var mode = File.GetUnixFileMode(root);
+            if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0 && (mode & UnixFileMode.StickyBit) == 0)
+            {
+                errors.Add($"{section}:SocketDirectory '{root}' may be written by other users and has no sticky bit: use a directory only the host's user may write (chmod 0700), or one with the sticky bit (like /tmp).");
+            }
+
+            // A Unix socket's path has room for about 100 bytes; the private directory and the socket's name take 45.
+            if (System.Text.Encoding.UTF8.GetByteCount(root) > 55)
+            {
+                errors.Add($"{section}:SocketDirectory '{root}' is too long for a Unix socket's path (at most 55 bytes here): choose a shorter one.");
+            }
         }
 
         foreach (var name in options.Environment.Keys.Where(n => n.Length == 0 || n.Contains('=', StringComparison.Ordinal)))

@@ -13,6 +13,12 @@ internal interface IWorkerApplicationFactory
     {
     }
 
+    /// <summary>
+    /// Gets whether the applications live in processes of their own, whose memory they report
+    /// (<see cref="IWorkerApplication.MemoryBytes"/>): the memory limit then judges them, never the host's working set.
+    /// </summary>
+    bool RunsOutOfProcess => false;
+
     /// <summary>Creates the application of a worker, not yet warmed.</summary>
     /// <param name="services">The worker's own services.</param>
     /// <param name="context">What the worker is built for.</param>

@@ -13,11 +13,15 @@ internal sealed class ProcessOutput(ILogger logger, string key)
     private const int KeptErrorLines = 20;
 
     private readonly TaskCompletionSource<string?> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _errorsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<string> _errorTail = new();
     private int _logged;
 
     /// <summary>Gets the address the process announced, or <see langword="null"/> once its output ended without one.</summary>
     public Task<string?> Listening => _listening.Task;
+
+    /// <summary>Gets a task that completes when the process's error output has ended (all of it read).</summary>
+    public Task ErrorsEnded => _errorsEnded.Task;
 
     /// <summary>Gets the last lines of the process's error output.</summary>
     public string ErrorTail
@@ -52,6 +56,7 @@ internal sealed class ProcessOutput(ILogger logger, string key)
     {
         if (line is null)
         {
+            _errorsEnded.TrySetResult();
             return;
         }
 

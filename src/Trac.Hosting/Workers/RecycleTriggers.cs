@@ -17,8 +17,12 @@ internal sealed class RecycleTriggers : IDisposable
     private readonly ITimer? _memoryTimer;
     private long _memoryRecycleAllowedAt;
 
-    public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, RecyclePolicy policy, TimeProvider timeProvider)
+    private readonly Func<bool> _outOfProcess;
+
+    // outOfProcess: whether the workers' applications run in processes of their own (known once the pipeline is built).
+    public RecycleTriggers(WorkerSettings settings, IWorkerRecycler recycler, RecyclePolicy policy, TimeProvider timeProvider, Func<bool> outOfProcess)
     {
+        _outOfProcess = outOfProcess;
         _settings = settings;
         _recycler = recycler;
         _policy = policy;
@@ -112,20 +116,17 @@ internal sealed class RecycleTriggers : IDisposable
 
         var serving = _recycler.Serving.ToList();
         var recycled = false;
-        var ownMemory = false;
         foreach (var (slot, worker) in serving)
         {
-            var memory = worker.Application?.MemoryBytes;
-            ownMemory |= memory is not null;
-            if (memory > _settings.MemoryLimit)
+            if (worker.Application?.MemoryBytes > _settings.MemoryLimit)
             {
                 _recycler.ReplaceWorker(slot, worker, WorkerRecycleReasons.MemoryLimit);
                 recycled = true;
             }
         }
 
-        // Workers in processes of their own are judged by their own memory, not by the host's.
-        if (!ownMemory && Environment.WorkingSet > _settings.MemoryLimit)
+        // Workers in processes of their own are judged by their own memory, never by the host's (also while none serves).
+        if (!_outOfProcess() && Environment.WorkingSet > _settings.MemoryLimit)
         {
             _policy.OnProcessMemoryExceeded(serving);
             recycled = true;

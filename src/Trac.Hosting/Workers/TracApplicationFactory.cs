@@ -75,6 +75,8 @@ internal sealed class TracApplicationFactory(TracProcessOptions options) : IWork
         };
     }
 
+    public bool RunsOutOfProcess => true;
+
     public IWorkerApplication Create(IServiceProvider services, TracWorkerContext context) =>
         new FastCgiProcessApplication(_settings!, context, _logger!, WatchPlugins);
 

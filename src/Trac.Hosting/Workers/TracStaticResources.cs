@@ -78,7 +78,8 @@ internal sealed class TracStaticResources
         return Directory.Exists(htdocs) ? _sites.GetOrAdd(environmentPath, _ => Serve(htdocs, s_site)) : null;
     }
 
-    private static bool IsTraversal(string? rest) =>
+    /// <summary>Returns whether the rest of a <c>chrome</c> path could climb out of its folder: a <c>..</c> or <c>.</c> segment, an encoded slash or backslash, a backslash, a NUL.</summary>
+    internal static bool IsTraversal(string? rest) =>
         rest is not null && (rest.Contains('\\', StringComparison.Ordinal) || rest.Contains('\0', StringComparison.Ordinal) ||
             rest.Contains("%2F", StringComparison.OrdinalIgnoreCase) || rest.Contains("%5C", StringComparison.OrdinalIgnoreCase) ||
             rest.Split('/').Any(segment => segment is ".." or "."));

@@ -251,8 +251,9 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     }
 
     /// <summary>
-    /// Keeps the pool within <see cref="WorkerSettings.MaxWorkers"/> before another key's worker starts: retires the
-    /// least recently used idle workers of other keys (one still running a request is never retired for room).
+    /// Brings the pool back within <see cref="WorkerSettings.MaxWorkers"/> once a key's new worker is installed (so a
+    /// project that cannot start takes no other project's worker): retires the least recently used idle workers of
+    /// other keys; one running a request is never retired for room.
     /// </summary>
     private void MakeRoom(WorkerSlot starting)
     {
@@ -263,6 +264,11 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
         var serving = _recycler.Serving.Where(p => !ReferenceEquals(p.Slot, starting)).ToList();
         var excess = serving.Count + 1 - _settings.MaxWorkers;
+        if (excess <= 0)
+        {
+            return;
+        }
+
         foreach (var (slot, worker) in serving.Where(p => p.Worker.ActiveRequests == 0).OrderByDescending(p => p.Worker.IdleFor).Take(Math.Max(excess, 0)))
         {
             _recycler.Retire(slot, worker, WorkerRecycleReasons.WorkerLimit);
@@ -293,7 +299,6 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         await Task.Yield();
         try
         {
-            MakeRoom(slot);
             var worker = await _recycler.Starter.StartAsync(slot, environment, pluginCacheDirectory, reason, gated: false, _stopping.Token);
             if (_disposed || !slot.Replace(null, worker))
             {
@@ -313,6 +318,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             _recycler.OnInstalled(slot, worker);
+            MakeRoom(slot);
             return worker;
         }
         finally

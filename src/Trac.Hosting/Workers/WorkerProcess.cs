@@ -151,7 +151,7 @@ internal sealed partial class WorkerProcess(FastCgiProcessSettings settings, Tra
             if (announced is null)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw NotListening();
+                throw await NotListeningAsync();
             }
 
             _endPoint ??= ParseAnnounced(announced);
@@ -162,7 +162,7 @@ internal sealed partial class WorkerProcess(FastCgiProcessSettings settings, Tra
         {
             if (_exited.IsCancellationRequested)
             {
-                throw NotListening();
+                throw await NotListeningAsync();
             }
 
             try
@@ -177,10 +177,23 @@ internal sealed partial class WorkerProcess(FastCgiProcessSettings settings, Tra
         }
     }
 
-    private InvalidOperationException NotListening()
+    private async Task<InvalidOperationException> NotListeningAsync()
     {
-        _process!.WaitForExit(TimeSpan.FromSeconds(5));
-        var code = _process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
+        // Its exit, then the end of its error output (read on another thread), each waited for a bounded time.
+        using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            try
+            {
+                await _process!.WaitForExitAsync(bound.Token);
+                await _output.ErrorsEnded.WaitAsync(bound.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Reported as it is.
+            }
+        }
+
+        var code = _process!.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
         var errors = _output.ErrorTail;
         return new InvalidOperationException(
             $"The worker process ({settings.CommandLine}) exited with status {code} before it listened" +

@@ -34,7 +34,7 @@ internal sealed class WorkerRecycler : IWorkerRecycler
         _metrics = metrics;
         _stopping = stopping;
         Policy = RecyclePolicy.For(settings, this, timeProvider, stopApplication, logger, metrics);
-        Triggers = new RecycleTriggers(settings, this, Policy, timeProvider);
+        Triggers = new RecycleTriggers(settings, this, Policy, timeProvider, () => factory.Applications?.RunsOutOfProcess == true);
         Starter = new WorkerStarter(settings, factory, Triggers, Policy, drainer, catalog, timeProvider, logger, metrics);
     }
 

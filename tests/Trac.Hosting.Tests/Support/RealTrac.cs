@@ -105,6 +105,28 @@ internal static class RealTrac
         }
     }
 
+    /// <summary>The processes whose command line or variables name <paramref name="marker"/>: the Trac processes (run by the host's launcher) a test started.</summary>
+    public static List<int> Processes(string marker) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Directory: d))
+            .Where(p => p.Pid > 0 && p.Pid != Environment.ProcessId && Mentions(p.Directory, marker))
+            .Select(p => p.Pid)
+            .ToList();
+
+    private static bool Mentions(string directory, string marker)
+    {
+        try
+        {
+            var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline"));
+            return commandLine.Contains("trac-fastcgi-listening", StringComparison.Ordinal) &&
+                (commandLine + File.ReadAllText(Path.Combine(directory, "environ"))).Contains(marker, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static string? FindPythonPath()
     {
         // The Trac source next to the repository, if it is there; otherwise an installed Trac.

@@ -49,7 +49,7 @@ public sealed class RealTracProcessOptionsTests(TracTemplate template) : IDispos
             {
                 o.Command = RealTrac.Python;
                 o.Arguments.Add("-c");
-                o.Arguments.Add(RealTrac.FastCgiServerScript);
+                o.Arguments.Add(TracLauncher.Script);
                 o.Arguments.Add(FastCgiOptions.AddressPlaceholder);
                 o.SocketDirectory = _run.Path;
                 foreach (var (name, value) in RealTrac.ProcessVariables())

@@ -29,7 +29,7 @@ public sealed class TracProcessWorkerTests : IDisposable
             Assert.Contains("Alpha Project", first.Body, StringComparison.Ordinal);
             Assert.Contains("href=\"/alpha/wiki", first.Body, StringComparison.Ordinal);
             Assert.StartsWith("text/html", first.Headers["Content-Type"], StringComparison.Ordinal);
-            Assert.Single(TracProcesses());
+            Assert.Single(RealTrac.Processes(_run.Path));
 
             var stopped = host.Logs.WaitForNextAsync("WorkerStopped", TimeSpan.FromSeconds(60));
             await host.Workers.RecycleAsync("alpha");
@@ -39,14 +39,14 @@ public sealed class TracProcessWorkerTests : IDisposable
             Assert.Equal(200, second.StatusCode);
             Assert.Contains("Alpha Project", second.Body, StringComparison.Ordinal);
             Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
-            Assert.Single(TracProcesses());
+            Assert.Single(RealTrac.Processes(_run.Path));
         }
         finally
         {
             await host.DisposeAsync();
         }
 
-        Assert.Empty(TracProcesses());
+        Assert.Empty(RealTrac.Processes(_run.Path));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class TracProcessWorkerTests : IDisposable
             Assert.Equal(200, (await host.Request("alpha", "/wiki/WikiStart").SendAsync()).StatusCode);
             var replaced = host.Workers.WaitForRecycleAsync("alpha", TimeSpan.FromSeconds(60));
 
-            using (var trac = System.Diagnostics.Process.GetProcessById(Assert.Single(TracProcesses())))
+            using (var trac = System.Diagnostics.Process.GetProcessById(Assert.Single(RealTrac.Processes(_run.Path))))
             {
                 trac.Kill();
             }
@@ -76,7 +76,7 @@ public sealed class TracProcessWorkerTests : IDisposable
             await host.DisposeAsync();
         }
 
-        Assert.Empty(TracProcesses());
+        Assert.Empty(RealTrac.Processes(_run.Path));
     }
 
     private Task<TracTestHost> StartAsync()
@@ -84,29 +84,5 @@ public sealed class TracProcessWorkerTests : IDisposable
         return TracTestHost.CreateBuilder(_projects)
             .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchToTrac(RealTrac.Configure(_run.Path)))
             .StartAsync();
-    }
-
-    /// <summary>The processes whose command line names this test's socket directory: the Trac processes it started.</summary>
-    private List<int> TracProcesses() =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Directory: d))
-            .Where(p => p.Pid > 0 && ReadCommandLine(p.Directory).Contains(_run.Path, StringComparison.Ordinal))
-            .Select(p => p.Pid)
-            .ToList();
-
-    private static string ReadCommandLine(string directory)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(directory, "cmdline"));
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return string.Empty;
-        }
     }
 }
