@@ -208,6 +208,22 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             slot.SignalAttempted();
         }
 
+        // Starts still running (a first start, a crashed worker's replacement) end on the stopping token; their
+        // applications (processes) are stopped by the start's own clean-up, which the host waits for.
+        foreach (var slot in _slots.All)
+        {
+            Task<Worker>? starting;
+            lock (slot.StartLock)
+            {
+                starting = slot.FirstStart;
+            }
+
+            if (starting is not null)
+            {
+                stops.Add(starting.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default));
+            }
+        }
+
         stops.AddRange(_drainer.AbortAll().ToList());
         await Task.WhenAll(stops);
         await _drainer.FlushAsync();

@@ -72,7 +72,13 @@ internal sealed class WorkerRecycler : IWorkerRecycler
         if (ReferenceEquals(slot.Current, worker))
         {
             Retire(slot, worker, reason);
-            StartReplacement?.Invoke(slot, worker, reason);
+
+            // One that never served a request is started again by the next request, not at once: a process that
+            // dies right after every start would otherwise be restarted in a loop, with nobody asking for it.
+            if (worker.RequestsServed > 0)
+            {
+                StartReplacement?.Invoke(slot, worker, reason);
+            }
         }
         else
         {
