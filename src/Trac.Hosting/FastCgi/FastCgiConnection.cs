@@ -46,6 +46,26 @@ internal sealed class FastCgiConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Gets whether the application closed this idle connection (its end of the socket is closed and nothing is left
+    /// to read): checked before a kept connection is used again, so that a request is not sent into a closed socket.
+    /// </summary>
+    public bool IsClosedByPeer
+    {
+        get
+        {
+            try
+            {
+                var socket = _stream.Socket;
+                return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
     /// Runs one request: sends its parameters and its body, and hands each piece of the application's output to
     /// <paramref name="output"/> as it arrives. Returns how the application ended the request.
     /// </summary>

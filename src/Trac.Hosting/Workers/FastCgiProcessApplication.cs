@@ -100,7 +100,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
         var variables = CgiVariables.For(context, environmentPath, context.GetRemoteUser(), context.User.Identity?.AuthenticationType);
         var body = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || request.ContentLength == 0 ? null : request.Body;
         var response = context.Response;
-        var kept = _idle.TryTake(out var connection);
+        var kept = TakeKept(out var connection);
         while (true)
         {
             var reader = new CgiResponseReader();
@@ -213,6 +213,22 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
                 _watchedEnvironments[environmentPath] = _watchPlugins(environmentPath);
             }
         }
+    }
+
+    /// <summary>Takes a kept connection the process has not closed meanwhile; the closed ones are let go.</summary>
+    private bool TakeKept([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FastCgiConnection? connection)
+    {
+        while (_idle.TryTake(out connection))
+        {
+            if (!connection.IsClosedByPeer)
+            {
+                return true;
+            }
+
+            _ = connection.DisposeAsync().AsTask();
+        }
+
+        return false;
     }
 
     /// <summary>Keeps a connection for the next request, unless the application was disposed meanwhile (a request that outlived the drain).</summary>

@@ -85,6 +85,24 @@ public sealed class FastCgiConnectionTests : IDisposable
         Assert.Equal("oops", errors.ToString());
     }
 
+    [Fact]
+    public async Task AnIdleConnectionTheApplicationClosed_IsSeenClosed_AnOpenOneIsNot()
+    {
+        await using var peer = Peer.Listen(Path.Combine(_directory.Path, "e.sock"));
+        await using var connection = await FastCgiConnection.ConnectAsync(peer.EndPoint, CancellationToken.None);
+        var running = connection.ExecuteAsync(Parameters(), null, _ => ValueTask.CompletedTask, new FastCgiErrorOutput(1024), true, CancellationToken.None);
+        await peer.ReadUntilAsync(FastCgiRecordType.Stdin, emptyRecord: true);
+        await peer.SendAsync(FastCgiRecordType.Stdout, 1, "Status: 200 OK\r\n\r\n"u8.ToArray());
+        await peer.SendAsync(FastCgiRecordType.EndRequest, 1, [0, 0, 0, 0, 0, 0, 0, 0]);
+        await running;
+
+        var whileOpen = connection.IsClosedByPeer;
+        await peer.CloseAsync();
+
+        Assert.False(whileOpen);
+        Assert.True(connection.IsClosedByPeer);
+    }
+
     private static Dictionary<string, string> Parameters() => new() { ["REQUEST_METHOD"] = "POST", ["PATH_INFO"] = "/" };
 
     /// <summary>The application's side of one connection, on a real Unix socket.</summary>
