@@ -77,7 +77,10 @@ internal sealed class WorkerStarter
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            WorkerLog.WorkerStartFailed(_logger, slot.Key, e.Message, e);
+            var error = e is TimeoutRejectedException
+                ? $"it did not start within Trac:Workers:StartTimeout ({_settings.StartTimeout:c}): raise the timeout, or see what the application logged meanwhile (a worker process's output is logged as WorkerProcessOutput)"
+                : e.Message;
+            WorkerLog.WorkerStartFailed(_logger, slot.Key, error, e);
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }

@@ -164,6 +164,10 @@ public sealed class WorkerRecyclingTests : IDisposable
 
         // Both waited for one start, not one after the other.
         Assert.Equal(1, host.Recorder.Starts);
+
+        // Once its attempts have all timed out, the log says which limit it ran into.
+        await host.Time.AdvanceUntilAsync(host.Logs.WaitForAsync("WorkerStartFailed"), TimeSpan.FromSeconds(1));
+        Assert.Contains("did not start within Trac:Workers:StartTimeout (00:00:10)", (await host.Logs.WaitForAsync("WorkerStartFailed")).Message, StringComparison.Ordinal);
     }
 
     [Fact]
