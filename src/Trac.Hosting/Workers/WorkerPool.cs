@@ -266,31 +266,6 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Brings the pool back within <see cref="WorkerSettings.MaxWorkers"/> once a key's new worker is installed (so a
-    /// project that cannot start takes no other project's worker): retires the least recently used idle workers of
-    /// other keys; one running a request is never retired for room.
-    /// </summary>
-    private void MakeRoom(WorkerSlot starting)
-    {
-        if (_settings.MaxWorkers <= 0)
-        {
-            return;
-        }
-
-        var serving = _recycler.Serving.Where(p => !ReferenceEquals(p.Slot, starting)).ToList();
-        var excess = serving.Count + 1 - _settings.MaxWorkers;
-        if (excess <= 0)
-        {
-            return;
-        }
-
-        foreach (var (slot, worker) in serving.Where(p => p.Worker.ActiveRequests == 0).OrderByDescending(p => p.Worker.IdleFor).Take(Math.Max(excess, 0)))
-        {
-            _recycler.Retire(slot, worker, WorkerRecycleReasons.WorkerLimit);
-        }
-    }
-
     /// <summary>Starts, in the background, the replacement of a worker taken out of its slot; requests wait for it as for a first start.</summary>
     private void StartReplacement(WorkerSlot slot, Worker worker, string reason)
     {
@@ -334,7 +309,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             }
 
             _recycler.OnInstalled(slot, worker);
-            MakeRoom(slot);
+            _recycler.MakeRoom(slot);
             return worker;
         }
         finally

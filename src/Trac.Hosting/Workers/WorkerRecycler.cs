@@ -97,6 +97,31 @@ internal sealed class WorkerRecycler : IWorkerRecycler
         }
     }
 
+    /// <summary>
+    /// Brings the pool back within <see cref="WorkerSettings.MaxWorkers"/> once a key's new worker is installed (so a
+    /// project that cannot start takes no other project's worker): retires the least recently used idle workers of
+    /// other keys; one running a request is never retired for room.
+    /// </summary>
+    public void MakeRoom(WorkerSlot starting)
+    {
+        if (_settings.MaxWorkers <= 0)
+        {
+            return;
+        }
+
+        var serving = Serving.Where(p => !ReferenceEquals(p.Slot, starting)).ToList();
+        var excess = serving.Count + 1 - _settings.MaxWorkers;
+        if (excess <= 0)
+        {
+            return;
+        }
+
+        foreach (var (slot, worker) in serving.Where(p => p.Worker.ActiveRequests == 0).OrderByDescending(p => p.Worker.IdleFor).Take(Math.Max(excess, 0)))
+        {
+            Retire(slot, worker, WorkerRecycleReasons.WorkerLimit);
+        }
+    }
+
     /// <summary>Recycles a worker because a trigger asked (or <see cref="IWorkerPool.RecycleAsync"/>); completes at the switch.</summary>
     public async Task RecycleAsync(WorkerSlot slot, PendingRecycle recycle)
     {
