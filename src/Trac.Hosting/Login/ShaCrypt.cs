@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Trac.Hosting.Login;
+
+/// <summary>
+/// The SHA-256 (<c>$5$</c>, <c>htpasswd -2</c>) and SHA-512 (<c>$6$</c>, <c>htpasswd -5</c>) crypt of glibc: a salt of
+/// up to sixteen characters, 5,000 rounds unless the hash says <c>rounds=N$</c>.
+/// </summary>
+internal static class ShaCrypt
+{
+    private const int DefaultRounds = 5000;
+
+    private static readonly int[] s_order256 = [0, 10, 20, 21, 1, 11, 12, 22, 2, 3, 13, 23, 24, 4, 14, 15, 25, 5, 6, 16, 26, 27, 7, 17, 18, 28, 8, 9, 19, 29];
+
+    private static readonly int[] s_order512 =
+    [
+        0, 21, 42, 22, 43, 1, 44, 2, 23, 3, 24, 45, 25, 46, 4, 47, 5, 26, 6, 27, 48, 28, 49, 7, 50, 8, 29, 9, 30, 51, 31, 52, 10,
+        53, 11, 32, 12, 33, 54, 34, 55, 13, 56, 14, 35, 15, 36, 57, 37, 58, 16, 59, 17, 38, 18, 39, 60, 40, 61, 19, 62, 20, 41,
+    ];
+
+    /// <summary>Gets the most rounds a hash may ask for: a hostile file cannot make one check take minutes.</summary>
+    public const int MaxRounds = 1_000_000;
+
+    /// <summary>
+    /// Returns the hash of <paramref name="password"/> with the parameters of <paramref name="hash"/> (<c>$5$</c> or
+    /// <c>$6$</c>, rounds, salt), or <see langword="null"/> when <paramref name="hash"/> is not such a hash or asks for
+    /// more than <see cref="MaxRounds"/> rounds.
+    /// </summary>
+    public static string? Compute(string password, string hash)
+    {
+        var sha512 = hash.StartsWith("$6$", StringComparison.Ordinal);
+        if (!sha512 && !hash.StartsWith("$5$", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = hash.AsSpan(3);
+        var rounds = DefaultRounds;
+        var explicitRounds = false;
+        if (rest.StartsWith("rounds="))
+        {
+            var end = rest.IndexOf('$');
+            if (end < 0 || !int.TryParse(rest[7..end], NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds > MaxRounds)
+            {
+                return null;
+            }
+
+            rounds = Math.Max(rounds, 1000);
+            explicitRounds = true;
+            rest = rest[(end + 1)..];
+        }
+
+        var saltEnd = rest.IndexOf('$');
+        var salt = (saltEnd < 0 ? rest : rest[..saltEnd]).ToString();
+        if (salt.Length > 16)
+        {
+            salt = salt[..16];
+        }
+
+        var encoded = Digest(Encoding.UTF8.GetBytes(password), Encoding.UTF8.GetBytes(salt), rounds, sha512);
+        var text = new StringBuilder(sha512 ? "$6$" : "$5$");
+        if (explicitRounds)
+        {
+            text.Append("rounds=").Append(rounds.ToString(CultureInfo.InvariantCulture)).Append('$');
+        }
+
+        text.Append(salt).Append('$');
+        var order = sha512 ? s_order512 : s_order256;
+        for (var i = 0; i < order.Length; i += 3)
+        {
+            CryptAlphabet.Append(text, encoded[order[i]], encoded[order[i + 1]], encoded[order[i + 2]], 4);
+        }
+
+        if (sha512)
+        {
+            CryptAlphabet.Append(text, 0, 0, encoded[63], 2);
+        }
+        else
+        {
+            CryptAlphabet.Append(text, 0, encoded[31], encoded[30], 3);
+        }
+
+        return text.ToString();
+    }
+
+    private static byte[] Digest(byte[] key, byte[] salt, int rounds, bool sha512)
+    {
+        var size = sha512 ? 64 : 32;
+        byte[] Hash(byte[] data) => sha512 ? SHA512.HashData(data) : SHA256.HashData(data);
+
+        var alternate = Hash([.. key, .. salt, .. key]);
+        var a = new List<byte>(key.Length * 4 + salt.Length + size);
+        a.AddRange(key);
+        a.AddRange(salt);
+        for (var left = key.Length; left > 0; left -= size)
+        {
+            a.AddRange(alternate.AsSpan(0, Math.Min(left, size)).ToArray());
+        }
+
+        for (var bits = key.Length; bits > 0; bits >>= 1)
+        {
+            a.AddRange((bits & 1) != 0 ? alternate : key);
+        }
+
+        var digest = Hash([.. a]);
+        var p = Repeat(Hash(Enumerable.Repeat(key, key.Length).SelectMany(k => k).ToArray()), key.Length);
+        var s = Repeat(Hash(Enumerable.Repeat(salt, 16 + digest[0]).SelectMany(x => x).ToArray()), salt.Length);
+        for (var round = 0; round < rounds; round++)
+        {
+            var next = new List<byte>(size + p.Length * 2 + s.Length);
+            next.AddRange((round & 1) != 0 ? p : digest);
+            if (round % 3 != 0)
+            {
+                next.AddRange(s);
+            }
+
+            if (round % 7 != 0)
+            {
+                next.AddRange(p);
+            }
+
+            next.AddRange((round & 1) != 0 ? digest : p);
+            digest = Hash([.. next]);
+        }
+
+        return digest;
+    }
+
+    private static byte[] Repeat(byte[] block, int length)
+    {
+        var result = new byte[length];
+        for (var i = 0; i < length; i++)
+        {
+            result[i] = block[i % block.Length];
+        }
+
+        return result;
+    }
+}
