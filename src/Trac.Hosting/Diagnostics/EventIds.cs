@@ -2,7 +2,7 @@ namespace Trac.Hosting.Diagnostics;
 
 /// <summary>
 /// The event ids of every log message Trac.Hosting writes, in one place so they stay stable and unique.
-/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user, 4xx plugin cache, 5xx workers.
+/// Ranges: 1xx pipeline, 2xx environment resolution, 3xx remote user, 4xx plugin cache, 5xx workers, 6xx logins.
 /// </summary>
 internal static class EventIds
 {
@@ -58,4 +58,9 @@ internal static class EventIds
     public const int WorkerProcessOutput = 512;
     public const int WorkerErrorOutput = 513;
     public const int WorkerBadGateway = 514;
+
+    public const int PasswordFileLoaded = 600;
+    public const int PasswordFileLineSkipped = 601;
+    public const int PasswordFileUserRefused = 602;
+    public const int PasswordFileReloadFailed = 603;
 }

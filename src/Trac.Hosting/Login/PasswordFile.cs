@@ -1,0 +1,99 @@
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Trac.Hosting.Common;
+
+namespace Trac.Hosting.Login;
+
+/// <summary>
+/// One password file (htpasswd or htdigest), read when it is made and again whenever it changes, on a file watcher's
+/// thread, never on a request's: a request reads <see cref="Current"/>. A change that cannot be read (the file removed,
+/// half written, unreadable) keeps the last good content and logs why. Problems of a content (a skipped line, a refused
+/// user) are logged each time it is read.
+/// </summary>
+internal sealed class PasswordFile : IDisposable
+{
+    private readonly ILogger _logger;
+    private readonly PhysicalFileProvider _directory;
+    private readonly IDisposable _watch;
+    private readonly ChangeSignal _reloaded = new();
+    private volatile object _current;
+
+    /// <exception cref="IOException">The file cannot be read at all: a login with it would always fail.</exception>
+    public PasswordFile(string path, bool isDigest, ILogger logger)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        IsDigest = isDigest;
+        _logger = logger;
+        _current = Read();
+        _directory = new PhysicalFileProvider(System.IO.Path.GetDirectoryName(Path)!);
+        var name = System.IO.Path.GetFileName(Path);
+        _watch = ChangeToken.OnChange(() => _directory.Watch(name), Reload);
+    }
+
+    public string Path { get; }
+
+    /// <summary>Gets whether this is an htdigest file (else htpasswd).</summary>
+    public bool IsDigest { get; }
+
+    /// <summary>Gets the content in use: an <see cref="HtpasswdFile"/> or an <see cref="HtdigestFile"/>.</summary>
+    public object Current => _current;
+
+    /// <summary>Gets a token that fires after the next attempt to read the file again (for tests and the host's own watchers).</summary>
+    public IChangeToken GetReloadedToken() => _reloaded.GetChangeToken();
+
+    public void Dispose()
+    {
+        _watch.Dispose();
+        _directory.Dispose();
+    }
+
+    private void Reload()
+    {
+        try
+        {
+            _current = Read();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LoginLog.ReloadFailed(_logger, Path, e.Message);
+        }
+        finally
+        {
+            _reloaded.Signal();
+        }
+    }
+
+    private object Read()
+    {
+        var lines = File.ReadAllLines(Path);
+        IReadOnlyList<HtpasswdProblem> problems;
+        int users;
+        object content;
+        if (IsDigest)
+        {
+            var digest = HtdigestFile.Parse(Path, lines);
+            (content, problems, users) = (digest, digest.Problems, digest.Users.Count);
+        }
+        else
+        {
+            var basic = HtpasswdFile.Parse(Path, lines);
+            (content, problems, users) = (basic, basic.Problems, basic.Users.Count);
+        }
+
+        foreach (var problem in problems)
+        {
+            if (problem.IsError)
+            {
+                LoginLog.UserRefused(_logger, problem.Path, problem.Line, problem.Message);
+            }
+            else
+            {
+                LoginLog.LineSkipped(_logger, problem.Path, problem.Line, problem.Message);
+            }
+        }
+
+        LoginLog.PasswordFileLoaded(_logger, Path, users);
+        return content;
+    }
+}
