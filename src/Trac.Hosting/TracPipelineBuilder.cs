@@ -154,8 +154,7 @@ public sealed class TracPipelineBuilder
     {
         var options = _options.FastCgi.Clone();
         configure?.Invoke(options);
-        FastCgiProcessSettings.Create(options);
-        Add(new DispatchStage(new FastCgiApplicationFactory(options)));
+        Add(new DispatchStage(new FastCgiApplicationFactory(FastCgiProcessSettings.Create(options))));
         return this;
     }
 

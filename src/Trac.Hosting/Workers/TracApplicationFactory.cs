@@ -21,7 +21,7 @@ internal sealed class TracApplicationFactory(TracProcessOptions options) : IWork
     private ILogger? _logger;
     private EnvironmentCatalog? _catalog;
 
-    /// <summary>Checks the options; the static resources are wired by the builder before the worker stage.</summary>
+    /// <summary>Checks the options (the builder does, before it adds the stage; the static resources are wired by the builder too).</summary>
     public static List<string> Check(TracProcessOptions options)
     {
         var errors = FastCgiProcessSettings.Check(options, "Trac:Python");
@@ -58,7 +58,6 @@ internal sealed class TracApplicationFactory(TracProcessOptions options) : IWork
 
     public void Prepare(TracPipelineContext context)
     {
-        FastCgiProcessSettings.ThrowIfAny(Check(options));
         _catalog = context.Require<EnvironmentCatalog>();
         _logger = context.CreateLogger("Trac.Hosting.Workers");
         var plugins = context.Find<PluginSetProvider>();
