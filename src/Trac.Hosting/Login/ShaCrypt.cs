@@ -24,27 +24,27 @@ internal static class ShaCrypt
     public const int MaxRounds = 1_000_000;
 
     /// <summary>
-    /// Returns the hash of <paramref name="password"/> with the parameters of <paramref name="hash"/> (<c>$5$</c> or
-    /// <c>$6$</c>, rounds, salt), or <see langword="null"/> when <paramref name="hash"/> is not such a hash or asks for
-    /// more than <see cref="MaxRounds"/> rounds.
+    /// Reads the parameters of a <c>$5$</c> or <c>$6$</c> hash: which digest, its rounds (and whether it names them),
+    /// its salt. <see langword="false"/> when it is not such a hash or asks for more than <see cref="MaxRounds"/> rounds.
     /// </summary>
-    public static string? Compute(string password, string hash)
+    public static bool TryParse(string hash, out bool sha512, out int rounds, out bool explicitRounds, out string salt)
     {
-        var sha512 = hash.StartsWith("$6$", StringComparison.Ordinal);
+        sha512 = hash.StartsWith("$6$", StringComparison.Ordinal);
+        rounds = DefaultRounds;
+        explicitRounds = false;
+        salt = string.Empty;
         if (!sha512 && !hash.StartsWith("$5$", StringComparison.Ordinal))
         {
-            return null;
+            return false;
         }
 
         var rest = hash.AsSpan(3);
-        var rounds = DefaultRounds;
-        var explicitRounds = false;
         if (rest.StartsWith("rounds="))
         {
             var end = rest.IndexOf('$');
             if (end < 0 || !int.TryParse(rest[7..end], NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds > MaxRounds)
             {
-                return null;
+                return false;
             }
 
             rounds = Math.Max(rounds, 1000);
@@ -53,10 +53,24 @@ internal static class ShaCrypt
         }
 
         var saltEnd = rest.IndexOf('$');
-        var salt = (saltEnd < 0 ? rest : rest[..saltEnd]).ToString();
+        salt = (saltEnd < 0 ? rest : rest[..saltEnd]).ToString();
         if (salt.Length > 16)
         {
             salt = salt[..16];
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Returns the hash of <paramref name="password"/> with the parameters of <paramref name="hash"/> (<c>$5$</c> or
+    /// <c>$6$</c>, rounds, salt), or <see langword="null"/> when <see cref="TryParse"/> refuses <paramref name="hash"/>.
+    /// </summary>
+    public static string? Compute(string password, string hash)
+    {
+        if (!TryParse(hash, out var sha512, out var rounds, out var explicitRounds, out var salt))
+        {
+            return null;
         }
 
         var encoded = Digest(Encoding.UTF8.GetBytes(password), Encoding.UTF8.GetBytes(salt), rounds, sha512);
