@@ -12,14 +12,14 @@ internal sealed class HtdigestFile
 {
     private readonly Dictionary<(string User, string Realm), byte[]> _keys;
 
-    private HtdigestFile(Dictionary<(string, string), byte[]> keys, IReadOnlyList<HtpasswdProblem> problems)
+    private HtdigestFile(Dictionary<(string, string), byte[]> keys, IReadOnlyList<PasswordFileProblem> problems)
     {
         _keys = keys;
         Problems = problems;
     }
 
     /// <summary>Gets the lines that were skipped, in file order.</summary>
-    public IReadOnlyList<HtpasswdProblem> Problems { get; }
+    public IReadOnlyList<PasswordFileProblem> Problems { get; }
 
     /// <summary>Gets the (user, realm) pairs that can log in.</summary>
     public IReadOnlyCollection<(string User, string Realm)> Users => _keys.Keys;
@@ -27,22 +27,13 @@ internal sealed class HtdigestFile
     public static HtdigestFile Parse(string path, IEnumerable<string> lines)
     {
         var keys = new Dictionary<(string, string), byte[]>();
-        var problems = new List<HtpasswdProblem>();
-        var number = 0;
-        foreach (var raw in lines)
+        var problems = new List<PasswordFileProblem>();
+        foreach (var (number, line) in PasswordFileLines.Read(lines))
         {
-            number++;
-            var hashMark = raw.IndexOf('#', StringComparison.Ordinal);
-            var line = (hashMark < 0 ? raw : raw[..hashMark]).Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
             var parts = line.Split(':');
             if (parts.Length < 3 || parts[0].Length == 0 || parts[2].Length != 32 || !IsHex(parts[2]))
             {
-                problems.Add(new HtpasswdProblem(path, number, null, IsError: false, "the line is not user:realm:<32 hex digits>; it is skipped"));
+                problems.Add(new PasswordFileProblem(path, number, null, IsError: false, "the line is not user:realm:<32 hex digits>; it is skipped"));
                 continue;
             }
 

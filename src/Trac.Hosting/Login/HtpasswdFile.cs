@@ -11,14 +11,14 @@ internal sealed class HtpasswdFile
 {
     private readonly Dictionary<string, string> _hashes;
 
-    private HtpasswdFile(Dictionary<string, string> hashes, IReadOnlyList<HtpasswdProblem> problems)
+    private HtpasswdFile(Dictionary<string, string> hashes, IReadOnlyList<PasswordFileProblem> problems)
     {
         _hashes = hashes;
         Problems = problems;
     }
 
     /// <summary>Gets what was wrong with some lines, in file order.</summary>
-    public IReadOnlyList<HtpasswdProblem> Problems { get; }
+    public IReadOnlyList<PasswordFileProblem> Problems { get; }
 
     /// <summary>Gets the users that can log in.</summary>
     public IReadOnlyCollection<string> Users => _hashes.Keys;
@@ -27,29 +27,20 @@ internal sealed class HtpasswdFile
     public static HtpasswdFile Parse(string path, IEnumerable<string> lines)
     {
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-        var problems = new List<HtpasswdProblem>();
-        var number = 0;
-        foreach (var raw in lines)
+        var problems = new List<PasswordFileProblem>();
+        foreach (var (number, line) in PasswordFileLines.Read(lines))
         {
-            number++;
-            var hashMark = raw.IndexOf('#', StringComparison.Ordinal);
-            var line = (hashMark < 0 ? raw : raw[..hashMark]).Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
             var parts = line.Split(':');
             if (parts.Length < 2 || parts[0].Length == 0)
             {
-                problems.Add(new HtpasswdProblem(path, number, null, IsError: false, "the line is not user:hash; it is skipped"));
+                problems.Add(new PasswordFileProblem(path, number, null, IsError: false, "the line is not user:hash; it is skipped"));
                 continue;
             }
 
             var (user, hash) = (parts[0], parts[1]);
             if (PasswordHashes.Refusal(hash, user) is { } refusal)
             {
-                problems.Add(new HtpasswdProblem(path, number, user, IsError: true, $"user '{user}' cannot log in: {refusal}"));
+                problems.Add(new PasswordFileProblem(path, number, user, IsError: true, $"user '{user}' cannot log in: {refusal}"));
                 continue;
             }
 
@@ -74,7 +65,7 @@ internal sealed class HtpasswdFile
 /// <param name="User">The user of the line, when it has one.</param>
 /// <param name="IsError">Whether a user was left out (rather than a malformed line skipped).</param>
 /// <param name="Message">What is wrong and how to fix it; never a hash or password.</param>
-internal sealed record HtpasswdProblem(string Path, int Line, string? User, bool IsError, string Message)
+internal sealed record PasswordFileProblem(string Path, int Line, string? User, bool IsError, string Message)
 {
     public override string ToString() => $"{Path}, line {Line}: {Message}";
 }

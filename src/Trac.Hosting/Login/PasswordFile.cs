@@ -67,7 +67,7 @@ internal sealed class PasswordFile : IDisposable
     private object Read()
     {
         var lines = File.ReadAllLines(Path);
-        IReadOnlyList<HtpasswdProblem> problems;
+        IReadOnlyList<PasswordFileProblem> problems;
         int users;
         object content;
         if (IsDigest)
