@@ -29,8 +29,11 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         _caches.Dispose();
     }
 
-    [Fact]
-    public async Task ApplicationThatEnds_IsReplaced_AsCrashed()
+    /// <summary>An application that ended on its own (crashed) or whose own dependencies changed (outdated) is replaced.</summary>
+    [Theory]
+    [InlineData(WorkerRecycleReasons.Crashed)]
+    [InlineData(WorkerRecycleReasons.PluginsChanged)]
+    public async Task ApplicationThatEndsOrIsOutdated_IsReplaced_ForThatReason(string reason)
     {
         var applications = new EndingApplications();
         await using var host = await TracTestHost.CreateBuilder(_projects)
@@ -39,30 +42,19 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         Assert.Equal("alpha#1", (await host.Request("alpha").SendAsync()).Body);
         var switched = host.Workers.WaitForRecycleAsync("alpha");
 
-        applications.Made.Single().End();
+        if (reason == WorkerRecycleReasons.Crashed)
+        {
+            applications.Made.Single().End();
+        }
+        else
+        {
+            applications.Made.Single().Outdate();
+        }
 
         await switched;
         Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", reason)));
         Assert.Equal(2, applications.Made.Count);
-        await applications.Made[0].Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
-    }
-
-    [Fact]
-    public async Task OutdatedApplication_IsReplaced_AsPluginsChanged()
-    {
-        var applications = new EndingApplications();
-        await using var host = await TracTestHost.CreateBuilder(_projects)
-            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().DispatchTo(applications))
-            .StartAsync();
-        Assert.Equal("alpha#1", (await host.Request("alpha").SendAsync()).Body);
-        var switched = host.Workers.WaitForRecycleAsync("alpha");
-
-        applications.Made.Single().Outdate();
-
-        await switched;
-        Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginsChanged)));
         await applications.Made[0].Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
