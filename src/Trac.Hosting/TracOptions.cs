@@ -1,5 +1,6 @@
 using Trac.Hosting.Environments;
 using Trac.Hosting.FastCgi;
+using Trac.Hosting.Login;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.Workers;
 using Trac.Hosting.RemoteUser;
@@ -25,6 +26,11 @@ public sealed class TracOptions
     /// Gets the options of the remote-user normalization stage (section <c>Trac:RemoteUser</c>).
     /// </summary>
     public RemoteUserOptions RemoteUser { get; } = new();
+
+    /// <summary>
+    /// Gets the options of password-file logins, for <c>AddAuthentication().AddTracLogin()</c> (section <c>Trac:Login</c>).
+    /// </summary>
+    public LoginOptions Login { get; } = new();
 
     /// <summary>
     /// Gets the options of the plugin (egg) cache stage (section <c>Trac:PluginCache</c>).

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Trac.Hosting.Environments;
+using Trac.Hosting.Login;
 using Trac.Hosting.PluginCache;
 using Trac.Hosting.RemoteUser;
 
@@ -12,6 +13,7 @@ internal sealed class TracOptionsValidator : IValidateOptions<TracOptions>
     {
         var errors = EnvironmentSettings.Validate(options.Environment);
         errors.AddRange(RemoteUserSettings.Validate(options.RemoteUser));
+        errors.AddRange(LoginSettings.Validate(options.Login));
         errors.AddRange(PluginCacheSettings.Validate(options.PluginCache));
         errors.AddRange(options.Workers.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -197,6 +197,21 @@ public sealed class TracPipelineBuilder
 
     internal void Build()
     {
+        var logins = ApplicationBuilder.ApplicationServices.GetService<Login.TracLogins>();
+        if (logins is null && _options.Login.Files.Count > 0)
+        {
+            throw new InvalidOperationException(
+                "Trac:Login:Files names password files, but their login scheme is not registered: call " +
+                "builder.Services.AddAuthentication().AddTracLogin() when configuring services.");
+        }
+
+        if (logins is not null && !_stages.Contains(TracStage.NormalizeRemoteUser))
+        {
+            throw new InvalidOperationException(
+                "AddTracLogin() is registered, but this Trac pipeline has no NormalizeRemoteUser() stage, which asks for the " +
+                "logins on the login paths: add .NormalizeRemoteUser() after .ResolveEnvironment().");
+        }
+
         var context = new TracPipelineContext(ApplicationBuilder);
         foreach (var (_, apply) in _steps)
         {
@@ -244,7 +259,9 @@ public sealed class TracPipelineBuilder
     }
 
     /// <summary>Gets whether remote-user options were configured (a <c>Trac:RemoteUser</c> section, or code).</summary>
-    internal bool IsRemoteUserConfigured => _options.ConfiguredSections.Contains("RemoteUser") || !_options.RemoteUser.IsDefault();
+    /// <remarks>Password-file logins (<c>Trac:Login</c>) need the stage too: it asks for them on the login paths.</remarks>
+    internal bool IsRemoteUserConfigured => _options.ConfiguredSections.Contains("RemoteUser") || !_options.RemoteUser.IsDefault() ||
+        _options.ConfiguredSections.Contains("Login") || !_options.Login.IsDefault();
 
     /// <summary>Gets whether plugin cache options were configured (a <c>Trac:PluginCache</c> section, or code).</summary>
     internal bool IsPluginCacheConfigured => _options.ConfiguredSections.Contains("PluginCache") || !_options.PluginCache.IsDefault();

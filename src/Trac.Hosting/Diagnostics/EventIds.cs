@@ -63,4 +63,9 @@ internal static class EventIds
     public const int PasswordFileLineSkipped = 601;
     public const int PasswordFileUserRefused = 602;
     public const int PasswordFileReloadFailed = 603;
+    public const int PasswordFileNoUsersInRealm = 604;
+    public const int LoginFailed = 605;
+    public const int LoginsThrottled = 606;
+    public const int BasicLoginOverPlainHttp = 607;
+    public const int LoginWithoutPasswordFile = 608;
 }

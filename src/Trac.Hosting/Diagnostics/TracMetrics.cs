@@ -25,6 +25,7 @@ internal sealed class TracMetrics : IDisposable
         OutlivingRequests = _meter.CreateCounter<long>("trac.worker.outliving_requests", "{request}", "Aborted requests still running when their worker was stopped (they ignore the abort signal).");
         UnloadFailures = _meter.CreateCounter<long>("trac.worker.unload_failures", "{worker}", "Retired workers whose plugin load context was still alive after collection.");
         RemoteUserRefusals = _meter.CreateCounter<long>("trac.remote_user.refusals", "{refusal}", "Remote user values refused with 400 or 403, by reason.");
+        Logins = _meter.CreateCounter<long>("trac.login.attempts", "{attempt}", "Password-file logins checked, by result.");
     }
 
     public Counter<long> Requests { get; }
@@ -47,6 +48,9 @@ internal sealed class TracMetrics : IDisposable
 
     /// <summary>Gets the refusals of remote user values, tagged <c>trac.remote_user.refusal.reason</c>.</summary>
     public Counter<long> RemoteUserRefusals { get; }
+
+    /// <summary>Gets the password-file logins checked, tagged <c>trac.login.result</c> (<see cref="Login.LoginResult"/>).</summary>
+    public Counter<long> Logins { get; }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -11,9 +11,14 @@ internal sealed class HtpasswdFile
 {
     private readonly Dictionary<string, string> _hashes;
 
+    // A hash of the file checked for an unknown user: the answer then takes as long as for a known one, so its time
+    // does not tell which users exist.
+    private readonly string? _standIn;
+
     private HtpasswdFile(Dictionary<string, string> hashes, IReadOnlyList<PasswordFileProblem> problems)
     {
         _hashes = hashes;
+        _standIn = hashes.Values.FirstOrDefault();
         Problems = problems;
     }
 
@@ -55,8 +60,20 @@ internal sealed class HtpasswdFile
     public static HtpasswdFile Load(string path) => Parse(path, File.ReadLines(path));
 
     /// <summary>Returns whether <paramref name="user"/> is in the file with <paramref name="password"/>.</summary>
-    public bool Verify(string user, string password) =>
-        _hashes.TryGetValue(user, out var hash) && PasswordHashes.Verify(password, hash);
+    public bool Verify(string user, string password)
+    {
+        if (_hashes.TryGetValue(user, out var hash))
+        {
+            return PasswordHashes.Verify(password, hash);
+        }
+
+        if (_standIn is not null)
+        {
+            PasswordHashes.Verify(password, _standIn);
+        }
+
+        return false;
+    }
 }
 
 /// <summary>A line of a password file that was skipped (a warning) or a user left out (an error).</summary>

@@ -14,6 +14,9 @@ internal sealed class LoginThrottle(TimeProvider timeProvider, int maxFailures, 
 {
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
+    /// <summary>Gets how many failures a key may have before it is throttled.</summary>
+    public int MaxFailures => maxFailures;
+
     /// <summary>Gets how long until a throttled key may try again (at most).</summary>
     public TimeSpan Period => period;
 
@@ -30,8 +33,8 @@ internal sealed class LoginThrottle(TimeProvider timeProvider, int maxFailures, 
     /// <summary>Returns whether the client address or the user is throttled now.</summary>
     public bool IsThrottled(string address, string user) => Tokens(AddressKey(address)) < 1 || Tokens(UserKey(user)) < 1;
 
-    /// <summary>Counts a failed attempt against the address and the user.</summary>
-    public void Failed(string address, string user)
+    /// <summary>Counts a failed attempt against the address and the user; returns whether the address or the user is throttled now.</summary>
+    public bool Failed(string address, string user)
     {
         Take(AddressKey(address));
         Take(UserKey(user));
@@ -39,6 +42,8 @@ internal sealed class LoginThrottle(TimeProvider timeProvider, int maxFailures, 
         {
             Sweep();
         }
+
+        return IsThrottled(address, user);
     }
 
     private static string AddressKey(string address) => "a:" + address;

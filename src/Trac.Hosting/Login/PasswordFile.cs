@@ -2,11 +2,13 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Common;
+using Trac.Hosting.Environments;
 
 namespace Trac.Hosting.Login;
 
 /// <summary>
-/// One password file (htpasswd or htdigest), read when it is made and again whenever it changes, on a file watcher's
+/// One password file (htpasswd or htdigest), read when it is made and again whenever it changes, once the change has
+/// been quiet for <see cref="ReloadDelay"/> (<c>htpasswd</c> empties the file before it writes it again), on a timer's
 /// thread, never on a request's: a request reads <see cref="Current"/>. A change that cannot be read (the file removed,
 /// half written, unreadable) keeps the last good content and logs why. Problems of a content (a skipped line, a refused
 /// user) are logged each time it is read.
@@ -17,19 +19,24 @@ internal sealed class PasswordFile : IDisposable
     private readonly PhysicalFileProvider _directory;
     private readonly IDisposable _watch;
     private readonly ChangeSignal _reloaded = new();
+    private readonly Debouncer _reload;
     private volatile object _current;
 
     /// <exception cref="IOException">The file cannot be read at all: a login with it would always fail.</exception>
-    public PasswordFile(string path, bool isDigest, ILogger logger)
+    public PasswordFile(string path, bool isDigest, ILogger logger, TimeProvider timeProvider)
     {
         Path = System.IO.Path.GetFullPath(path);
         IsDigest = isDigest;
         _logger = logger;
         _current = Read();
+        _reload = new Debouncer(timeProvider, ReloadDelay, Reload);
         _directory = new PhysicalFileProvider(System.IO.Path.GetDirectoryName(Path)!);
         var name = System.IO.Path.GetFileName(Path);
-        _watch = ChangeToken.OnChange(() => _directory.Watch(name), Reload);
+        _watch = ChangeToken.OnChange(() => _directory.Watch(name), _reload.Trigger);
     }
+
+    /// <summary>Gets how long a change must be quiet before the file is read again.</summary>
+    public static TimeSpan ReloadDelay { get; } = TimeSpan.FromMilliseconds(200);
 
     public string Path { get; }
 
@@ -45,6 +52,7 @@ internal sealed class PasswordFile : IDisposable
     public void Dispose()
     {
         _watch.Dispose();
+        _reload.Dispose();
         _directory.Dispose();
     }
 

@@ -8,6 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
 using Trac.Hosting.Common;
+using Trac.Hosting.Login;
+using Microsoft.Net.Http.Headers;
 
 namespace Trac.Hosting.RemoteUser;
 
@@ -36,17 +38,44 @@ internal sealed class RemoteUserMiddleware
     private readonly ILogger _logger;
     private readonly RemoteUserRefusals _refusals;
     private readonly AcceptedUsers _accepted = new();
+    private readonly TracLogins? _logins;
     private int _loginWarned;
 
-    public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger, TimeProvider timeProvider, TracMetrics metrics)
+    public RemoteUserMiddleware(RequestDelegate next, RemoteUserSettings settings, ILogger logger, TimeProvider timeProvider, TracMetrics metrics,
+        TracLogins? logins = null)
     {
         _next = next;
         _settings = settings;
         _logger = logger;
         _refusals = new RemoteUserRefusals(logger, timeProvider, metrics);
+        _logins = logins;
     }
 
     public Task InvokeAsync(HttpContext context)
+    {
+        // Password-file credentials are checked on the login paths only, as tracd does: elsewhere Trac's own cookie
+        // says who is logged in, and its logout works even while the browser still sends the credentials.
+        if (_logins is not null && context.Request.Headers.ContainsKey(HeaderNames.Authorization) &&
+            PeekUser(context)?.Identity?.IsAuthenticated != true && IsLoginPath(context.Request.Path))
+        {
+            return LogInAndNormalizeAsync(context, _logins.Scheme);
+        }
+
+        return NormalizeAsync(context);
+    }
+
+    private async Task LogInAndNormalizeAsync(HttpContext context, string scheme)
+    {
+        var result = await context.AuthenticateAsync(scheme);
+        if (result.Succeeded)
+        {
+            context.User = result.Principal;
+        }
+
+        await NormalizeAsync(context);
+    }
+
+    private Task NormalizeAsync(HttpContext context)
     {
         var (headerValue, headerRepeated) = TakeHeader(context);
 
@@ -220,6 +249,13 @@ internal sealed class RemoteUserMiddleware
 
     private async Task ChallengeAsync(HttpContext context)
     {
+        if (_logins is not null && _logins.Find(context, out _) is not null)
+        {
+            // The project has a password file: its scheme challenges, whatever the host's default scheme is.
+            await context.ChallengeAsync(_logins.Scheme);
+            return;
+        }
+
         var schemes = context.RequestServices?.GetService<IAuthenticationSchemeProvider>();
         if (schemes is null || await schemes.GetDefaultChallengeSchemeAsync() is null)
         {

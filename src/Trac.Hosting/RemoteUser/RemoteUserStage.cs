@@ -38,6 +38,23 @@ internal sealed class RemoteUserStage(RemoteUserOptions configured, Action<Remot
             }
         }
 
+        if (context.Services.GetService<Login.TracLogins>() is not null)
+        {
+            if (settings.LoginPaths.Length == 0)
+            {
+                throw new InvalidOperationException(
+                    "Trac:RemoteUser:ChallengeLoginPaths is false, so the password files of Trac:Login would never be asked: " +
+                    "set it to true, or drop AddTracLogin() when the application handles its own login form.");
+            }
+
+            if (!settings.Sources.Contains(RemoteUserSource.Principal))
+            {
+                throw new InvalidOperationException(
+                    "Trac:RemoteUser:Sources does not list Principal, so a user logged in with a password file of Trac:Login " +
+                    "would not count: add Principal to the sources.");
+            }
+        }
+
         context.App.UseMiddleware<RemoteUserMiddleware>(settings, logger);
     }
 }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Trac.Hosting.Login;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Login;
 
@@ -18,8 +18,8 @@ public sealed class DigestTests : IDisposable
     public async Task AnHtdigestFile_GivesEachUsersKeyPerRealm_AndChecksABasicPassword()
     {
         var file = Path.Combine(_directory.Path, "htdigest");
-        await HtdigestAsync(["-c", file, "Trac", "alice"], "Wonderland 1");
-        await HtdigestAsync([file, "Other realm", "alice"], "elsewhere");
+        await ApacheTools.HtdigestAsync(["-c", file, "Trac", "alice"], "Wonderland 1");
+        await ApacheTools.HtdigestAsync([file, "Other realm", "alice"], "elsewhere");
 
         var users = HtdigestFile.Load(file);
 
@@ -83,35 +83,5 @@ public sealed class DigestTests : IDisposable
 
         Assert.Equal(DigestNonceCheck.Stale, nonces.Check(nonce, "00000003"));
         Assert.Equal(DigestNonceCheck.Valid, nonces.Check(nonces.Create(), "00000001"));
-    }
-
-    private static async Task HtdigestAsync(string[] arguments, string password)
-    {
-        // htdigest asks for the password twice; without a terminal it reads the answers from its standard input.
-        var start = new ProcessStartInfo("htdigest") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync($"{password}\n{password}\n");
-        process.StandardInput.Close();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-        }
-
-        Assert.True(process.ExitCode == 0, $"htdigest failed: {await errors}{await output}");
     }
 }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Trac.Hosting.Login;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 
 namespace Trac.Hosting.Tests.Login;
 
@@ -24,8 +24,8 @@ public sealed class HtpasswdFileTests : IDisposable
     public async Task EachFormatHtpasswdWrites_AcceptsTheRightPassword_AndRefusesAWrongOne(string option, string prefix)
     {
         var file = Path.Combine(_directory.Path, "htpasswd");
-        await HtpasswdAsync(option, "-c", file, "alice", "s3cret pass: äö");
-        await HtpasswdAsync(option, file, "bob", "x");
+        await ApacheTools.HtpasswdAsync(option, "-c", file, "alice", "s3cret pass: äö");
+        await ApacheTools.HtpasswdAsync(option, file, "bob", "x");
 
         var users = HtpasswdFile.Load(file);
 
@@ -43,7 +43,7 @@ public sealed class HtpasswdFileTests : IDisposable
     public async Task ShaCryptWithExplicitRounds_IsChecked()
     {
         var file = Path.Combine(_directory.Path, "rounds");
-        await HtpasswdAsync("-5", "-r", "12000", "-c", file, "alice", "pw");
+        await ApacheTools.HtpasswdAsync("-5", "-r", "12000", "-c", file, "alice", "pw");
 
         Assert.Contains("rounds=12000$", File.ReadAllText(file), StringComparison.Ordinal);
         Assert.True(HtpasswdFile.Load(file).Verify("alice", "pw"));
@@ -54,8 +54,8 @@ public sealed class HtpasswdFileTests : IDisposable
     public async Task DesCrypt_AndAHostileBcryptCost_AreRefusedAtLoad_NamingTheLineAndUser_NotTheHash()
     {
         var file = Path.Combine(_directory.Path, "mixed");
-        await HtpasswdAsync("-d", "-c", file, "old", "password");
-        await HtpasswdAsync("-B", file, "good", "fine");
+        await ApacheTools.HtpasswdAsync("-d", "-c", file, "old", "password");
+        await ApacheTools.HtpasswdAsync("-B", file, "good", "fine");
         var des = File.ReadAllLines(file)[0].Split(':')[1];
         File.AppendAllLines(file, ["slow:$2y$17$abcdefghijklmnopqrstuu5I0Vf1f8jDCSMXh3yCE8V9KEdJz6pW2"]);
 
@@ -102,32 +102,5 @@ public sealed class HtpasswdFileTests : IDisposable
 
         Assert.Equal(OperatingSystem.IsWindows(), file.Verify("alice", "plain-secret"));
         Assert.Equal(OperatingSystem.IsWindows(), file.Problems.Count == 0);
-    }
-
-    private static async Task HtpasswdAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("htpasswd") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add("-b");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-        }
-
-        Assert.True(process.ExitCode == 0, $"htpasswd {string.Join(' ', arguments)} failed: {await errors}");
     }
 }

@@ -25,7 +25,7 @@ public sealed class PasswordFileTests : IDisposable
     {
         var path = Path.Combine(_directory.Path, "htpasswd");
         await File.WriteAllLinesAsync(path, [$"alice:{Test}"]);
-        using var file = new PasswordFile(path, isDigest: false, _logs.CreateLogger("Trac.Hosting.Login"));
+        using var file = new PasswordFile(path, isDigest: false, _logs.CreateLogger("Trac.Hosting.Login"), TimeProvider.System);
         Assert.True(Users(file).Verify("alice", "test"));
 
         var reloaded = Next(file);
@@ -51,7 +51,7 @@ public sealed class PasswordFileTests : IDisposable
     [Fact]
     public void AFileThatCannotBeRead_AtStart_IsAnError()
     {
-        var error = Assert.ThrowsAny<IOException>(() => new PasswordFile(Path.Combine(_directory.Path, "missing"), isDigest: true, _logs.CreateLogger("x")));
+        var error = Assert.ThrowsAny<IOException>(() => new PasswordFile(Path.Combine(_directory.Path, "missing"), isDigest: true, _logs.CreateLogger("x"), TimeProvider.System));
 
         Assert.Contains("missing", error.Message, StringComparison.Ordinal);
     }
