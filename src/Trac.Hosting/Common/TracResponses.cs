@@ -10,6 +10,9 @@ internal static class TracResponses
 {
     public const string EnvironmentNotFound = "Environment not found";
 
+    /// <summary>Trac's own message when a login is asked for and no authentication is set up.</summary>
+    public const string LoginUnavailable = "Authentication information not available. Please refer to the installation documentation.";
+
     private static readonly byte[] s_environmentNotFoundBody = Encoding.UTF8.GetBytes(EnvironmentNotFound);
 
     public static Task WriteEnvironmentNotFoundAsync(HttpContext context) =>

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
 using Trac.Hosting.Common;
-using Trac.Hosting.RemoteUser;
 
 namespace Trac.Hosting.Login;
 
@@ -65,7 +64,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         if (realm is null)
         {
             logins.WarnNoFile(_context.GetTracEnvironment()?.Name ?? LoginOptions.AnyProject);
-            return TracResponses.WriteTracErrorAsync(_context, RemoteUserMiddleware.LoginUnavailableMessage);
+            return TracResponses.WriteTracErrorAsync(_context, TracResponses.LoginUnavailable);
         }
 
         var headers = _context.Response.Headers;
@@ -207,7 +206,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
     {
         if (logins.Throttle.Failed(address, user))
         {
-            LoginLog.Throttled(logins.Logger, logins.Throttle.MaxFailures, address, RemoteUserMiddleware.Escape(user), logins.Throttle.Period);
+            LoginLog.Throttled(logins.Logger, logins.Throttle.MaxFailures, address, LogText.Escape(user), logins.Throttle.Period);
         }
 
         return Refuse(result, user, reason);
@@ -216,7 +215,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
     private AuthenticateResult Refuse(string result, string user, string reason)
     {
         logins.Metrics.Logins.Add(1, new KeyValuePair<string, object?>(LoginResult.Tag, result));
-        LoginLog.LoginFailed(logins.Logger, RemoteUserMiddleware.Escape(user), Address(), reason);
+        LoginLog.LoginFailed(logins.Logger, LogText.Escape(user), Address(), reason);
         return AuthenticateResult.Fail(reason);
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Authentication;
@@ -25,7 +24,6 @@ internal sealed class RemoteUserMiddleware
     internal const string AuthTypeServerVariable = "AUTH_TYPE";
     internal const string ServerVariableAuthenticationType = "ServerVariable";
     internal const string HeaderAuthenticationType = "TrustedProxyHeader";
-    internal const string LoginUnavailableMessage = "Authentication information not available. Please refer to the installation documentation.";
 
     private static readonly byte[] s_malformedBody = Encoding.UTF8.GetBytes("Bad Request: the remote user name is malformed.");
     private static readonly byte[] s_refusedBody = Encoding.UTF8.GetBytes("Forbidden: the remote user is not allowed.");
@@ -228,7 +226,7 @@ internal sealed class RemoteUserMiddleware
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
                     // The name is the client's: Debug only, escaped.
-                    RemoteUserLog.LookAlikeHeaderRemoved(_logger, Escape(name));
+                    RemoteUserLog.LookAlikeHeaderRemoved(_logger, LogText.Escape(name));
                 }
             }
         }
@@ -261,34 +259,13 @@ internal sealed class RemoteUserMiddleware
         {
             if (Interlocked.Exchange(ref _loginWarned, 1) == 0)
             {
-                RemoteUserLog.LoginWithoutAuthentication(_logger, Escape(context.Request.Path.Value ?? string.Empty));
+                RemoteUserLog.LoginWithoutAuthentication(_logger, LogText.Escape(context.Request.Path.Value ?? string.Empty));
             }
 
-            await TracResponses.WriteTracErrorAsync(context, LoginUnavailableMessage);
+            await TracResponses.WriteTracErrorAsync(context, TracResponses.LoginUnavailable);
             return;
         }
 
         await context.ChallengeAsync();
-    }
-
-    /// <summary>Makes a client-supplied value safe for a log line: no control characters, bounded length.</summary>
-    internal static string Escape(string value)
-    {
-        const int Limit = 300;
-        var escaped = new StringBuilder(Math.Min(value.Length, Limit) + 16);
-        foreach (var c in value.AsSpan(0, Math.Min(value.Length, Limit)))
-        {
-            if (char.IsControl(c) || char.IsSurrogate(c) || c is '"' or '\\' or '\u2028' or '\u2029' ||
-                CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
-            {
-                escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            }
-            else
-            {
-                escaped.Append(c);
-            }
-        }
-
-        return value.Length > Limit ? escaped.Append("...").ToString() : escaped.ToString();
     }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
 
+using Trac.Hosting.Common;
+
 namespace Trac.Hosting.RemoteUser;
 
 /// <summary>
@@ -53,11 +55,11 @@ internal sealed class RemoteUserRefusals
             // Escaping allocates: only for a log that is written.
             if (malformed)
             {
-                RemoteUserLog.RemoteUserMalformed(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
+                RemoteUserLog.RemoteUserMalformed(_logger, source, Describe(reason), LogText.Escape(value));
             }
             else
             {
-                RemoteUserLog.RemoteUserRefused(_logger, source, Describe(reason), RemoteUserMiddleware.Escape(value));
+                RemoteUserLog.RemoteUserRefused(_logger, source, Describe(reason), LogText.Escape(value));
             }
         }
 
