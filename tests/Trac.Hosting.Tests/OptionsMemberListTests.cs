@@ -16,9 +16,9 @@ namespace Trac.Hosting.Tests;
 public sealed class OptionsMemberListTests
 {
     public static TheoryData<string> Options() => new() { nameof(EnvironmentOptions), nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions),
-        nameof(Hosting.FastCgi.TracProcessOptions), nameof(Hosting.FastCgi.FastCgiOptions) };
+        nameof(Hosting.FastCgi.TracProcessOptions), nameof(Hosting.FastCgi.FastCgiOptions), nameof(Hosting.Login.LoginOptions), nameof(Hosting.Login.PasswordFileOptions) };
 
-    public static TheoryData<string> OptionsWithIsDefault() => new() { nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions) };
+    public static TheoryData<string> OptionsWithIsDefault() => new() { nameof(RemoteUserOptions), nameof(PluginCacheOptions), nameof(WorkerOptions), nameof(Hosting.Login.LoginOptions) };
 
     [Theory]
     [MemberData(nameof(Options))]
@@ -33,10 +33,10 @@ public sealed class OptionsMemberListTests
 
             Assert.NotSame(options, clone);
             Assert.True(Same(changed, property.GetValue(clone)), $"{type}.Clone() does not copy {property.Name}.");
-            if (property.GetValue(options) is IList list)
+            if (property.GetValue(options) is IList or IDictionary)
             {
                 // A copy of the list, not the list itself: a stage's copy does not change with the options.
-                Assert.NotSame(list, property.GetValue(clone));
+                Assert.NotSame(property.GetValue(options), property.GetValue(clone));
             }
         }
     }
@@ -66,7 +66,8 @@ public sealed class OptionsMemberListTests
     private static PropertyInfo[] PropertiesOf(string type)
     {
         var properties = TypeOf(type).GetProperties(BindingFlags.Instance | BindingFlags.Public)
-            .Where(p => p.CanWrite || typeof(IList).IsAssignableFrom(p.PropertyType) || p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(IList<>))
+            .Where(p => p.CanWrite || typeof(IList).IsAssignableFrom(p.PropertyType) ||
+                p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() is var generic && (generic == typeof(IList<>) || generic == typeof(IDictionary<,>)))
             .ToArray();
         Assert.NotEmpty(properties);
         return properties;
@@ -76,6 +77,20 @@ public sealed class OptionsMemberListTests
     private static object? Change(object options, PropertyInfo property)
     {
         var current = property.GetValue(options);
+        if (current is IDictionary dictionary)
+        {
+            // A keyed option (process variables, a file per project): a text, or an entry whose own options are not their defaults.
+            var valueType = property.PropertyType.GetGenericArguments()[1];
+            var entry = valueType == typeof(string) ? "changed" : Create(valueType.Name);
+            foreach (var member in entry.GetType().GetProperties().Where(p => p.CanWrite))
+            {
+                member.SetValue(entry, Other(member.PropertyType, member.GetValue(entry)));
+            }
+
+            dictionary.Add("changed", entry);
+            return current;
+        }
+
         if (!property.CanWrite)
         {
             var list = (IList)current!;
@@ -112,6 +127,13 @@ public sealed class OptionsMemberListTests
         return Expression.Lambda(delegateType, Expression.Default(invoke.ReturnType), parameters).Compile();
     }
 
-    private static bool Same(object? expected, object? actual) =>
-        expected is IList list && actual is IList copy ? list.Cast<object>().SequenceEqual(copy.Cast<object>()) : Equals(expected, actual);
+    private static bool Same(object? expected, object? actual) => (expected, actual) switch
+    {
+        (IList list, IList copy) => list.Cast<object>().SequenceEqual(copy.Cast<object>()),
+        // Entries copied, not shared, with every member of each entry.
+        (IDictionary map, IDictionary copy) => map.Count == copy.Count && map.Keys.Cast<object>().All(key =>
+            copy.Contains(key) && (map[key] is string ? Equals(map[key], copy[key]) : !ReferenceEquals(map[key], copy[key]) &&
+            map[key]!.GetType().GetProperties().All(p => Equals(p.GetValue(map[key]), p.GetValue(copy[key]))))),
+        _ => Equals(expected, actual),
+    };
 }

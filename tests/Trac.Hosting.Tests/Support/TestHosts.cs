@@ -22,9 +22,10 @@ internal static class TestHosts
     /// whole: <c>UseTrac()</c> without arguments, Trac options bound from configuration, middleware after
     /// <c>UseTrac</c>, what a <see cref="TracTestHost"/> deliberately leaves out. It sees no process variables.
     /// </summary>
-    public static async Task<IHost> StartAppAsync(Action<IServiceCollection> services, Action<IApplicationBuilder> app)
+    public static async Task<IHost> StartAppAsync(Action<IServiceCollection> services, Action<IApplicationBuilder> app, string? contentRoot = null)
     {
         var host = new HostBuilder()
+            .UseContentRoot(contentRoot ?? Directory.GetCurrentDirectory())
             .ConfigureWebHost(web => web
                 .UseTestServer()
                 .ConfigureServices(s => services(s.AddSingleton<TracProcessEnvironment>(new TestProcessVariables())))
