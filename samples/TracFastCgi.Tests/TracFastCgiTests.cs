@@ -6,8 +6,8 @@ namespace TracFastCgi.Tests;
 
 /// <summary>
 /// The sample as a user runs it: on an empty parent directory it creates the demo projects with real
-/// <c>trac-admin initenv</c>, serves them through real Trac processes, says where to browse, and when the host is
-/// killed (no chance to stop anything) its Trac processes go with it.
+/// <c>trac-admin initenv</c>, serves them through real Trac processes, logs in the demo htpasswd file's user, says
+/// where to browse, and when the host is killed (no chance to stop anything) its Trac processes go with it.
 /// </summary>
 public sealed class TracFastCgiTests : IDisposable
 {
@@ -37,6 +37,17 @@ public sealed class TracFastCgiTests : IDisposable
             request.Headers.TryAddWithoutValidation("X-Remote-User", @"CORP\Alice");
             using var page = await client.SendAsync(request);
             var body = await page.Content.ReadAsStringAsync();
+            // The demo htpasswd file's user logs in at /demo/login; Trac keeps the login in its cookie.
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() })
+            {
+                BaseAddress = client.BaseAddress,
+                Timeout = TimeSpan.FromMinutes(1),
+            };
+            using var challenge = await browser.GetAsync("/demo/login");
+            using var login = new HttpRequestMessage(HttpMethod.Get, "/demo/login");
+            login.Headers.Authorization = new("Basic", Convert.ToBase64String("alice:alice"u8.ToArray()));
+            using var loggedIn = await browser.SendAsync(login);
+            var afterLogin = await browser.GetStringAsync("/demo/wiki/WikiStart");
             tracProcesses.AddRange(TracProcesses());
 
             Assert.Contains($"http://127.0.0.1:{port}/", line, StringComparison.Ordinal);
@@ -46,6 +57,10 @@ public sealed class TracFastCgiTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
             Assert.Contains("logged in as <span class=\"trac-author-user\">alice</span>", body, StringComparison.Ordinal);
             Assert.Contains("href=\"/demo/wiki/", body, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Unauthorized, challenge.StatusCode);
+            Assert.Equal("Basic realm=\"Trac demo\", charset=\"UTF-8\"", challenge.Headers.WwwAuthenticate.ToString());
+            Assert.True(loggedIn.StatusCode is HttpStatusCode.SeeOther or HttpStatusCode.Found, $"the login answered {loggedIn.StatusCode}");
+            Assert.Contains("logged in as <span class=\"trac-author-user\">alice</span>", afterLogin, StringComparison.Ordinal);
             Assert.NotEmpty(tracProcesses);
 
             host.Kill();

@@ -14,11 +14,13 @@ if (!await TracSetup.EnsureProjectsAsync(builder.Configuration, Console.Error))
 }
 
 builder.Services.AddTrac(builder.Configuration.GetSection("Trac"));
+// Logins at /<project>/login from the htpasswd file next to the app (Trac:Login), as tracd's --basic-auth.
+builder.Services.AddAuthentication().AddTracLogin();
 
 var app = builder.Build();
 app.UseTrac(trac => trac
     .ResolveEnvironment()    // /demo/... is the demo project; / is the project index
-    .NormalizeRemoteUser()   // X-Remote-User from a proxy on loopback: CORP\Alice is alice
+    .NormalizeRemoteUser()   // the htpasswd login, or X-Remote-User from a proxy on loopback: CORP\Alice is alice
     .UsePluginCache()        // PYTHON_EGG_CACHE: <parent>/.egg-cache, created 0700 and checked
     .RecycleWorkers()        // a fresh Trac process every MaxRequests (appsettings.json), overlapped
     .DispatchToTrac());      // Trac's FastCGI server per project; chrome/common and chrome/site served here

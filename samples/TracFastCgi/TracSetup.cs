@@ -85,8 +85,9 @@ internal static partial class TracSetup
     }
 
     [LoggerMessage(1, LogLevel.Information,
-        "Browse to {Url} for the project index of the real Trac projects in {ParentDirectory} (/demo/wiki is one). A proxy on " +
-        "loopback may log you in with X-Remote-User: curl -H 'X-Remote-User: alice' {Url}demo/wiki", EventName = "BrowseProjects")]
+        "Browse to {Url} for the project index of the real Trac projects in {ParentDirectory} (/demo/wiki is one). Log in at " +
+        "{Url}demo/login as alice, password alice (the htpasswd file next to the app); a proxy on loopback may also name the user " +
+        "with X-Remote-User: curl -H 'X-Remote-User: alice' {Url}demo/wiki", EventName = "BrowseProjects")]
     private static partial void BrowseProjects(ILogger logger, string url, string? parentDirectory);
 
     private static string Python(IConfiguration configuration) =>
