@@ -13,7 +13,9 @@ namespace Trac.Hosting.Login;
 internal sealed class DigestNonces(TimeProvider timeProvider, TimeSpan lifetime)
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
-    private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+    // Per nonce: the last count accepted, and when the nonce was made (so forgetting needs no decoding).
+    private readonly ConcurrentDictionary<string, (long Count, DateTimeOffset Made)> _counts = new(StringComparer.Ordinal);
+    private long _lastSweepTicks;
 
     /// <summary>Makes a new nonce.</summary>
     public string Create()
@@ -53,17 +55,17 @@ internal sealed class DigestNonces(TimeProvider timeProvider, TimeSpan lifetime)
         {
             if (_counts.TryGetValue(nonce, out var last))
             {
-                if (count <= last)
+                if (count <= last.Count)
                 {
                     return DigestNonceCheck.Replayed;
                 }
 
-                if (_counts.TryUpdate(nonce, count, last))
+                if (_counts.TryUpdate(nonce, (count, made), last))
                 {
                     return DigestNonceCheck.Valid;
                 }
             }
-            else if (_counts.TryAdd(nonce, count))
+            else if (_counts.TryAdd(nonce, (count, made)))
             {
                 return DigestNonceCheck.Valid;
             }
@@ -75,14 +77,17 @@ internal sealed class DigestNonces(TimeProvider timeProvider, TimeSpan lifetime)
 
     private void Forget(DateTimeOffset now)
     {
-        if (_counts.Count < 1024)
+        // Only when many are remembered, and at most once a tenth of the lifetime: a sweep reads every entry.
+        var last = Interlocked.Read(ref _lastSweepTicks);
+        if (_counts.Count < 1024 || now.UtcTicks - last < lifetime.Ticks / 10 ||
+            Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) != last)
         {
             return;
         }
 
-        foreach (var nonce in _counts.Keys)
+        foreach (var (nonce, entry) in _counts)
         {
-            if (TryDecode(nonce, out var bytes) && now - DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(bytes)) > lifetime)
+            if (now - entry.Made > lifetime)
             {
                 _counts.TryRemove(nonce, out _);
             }

@@ -84,4 +84,21 @@ public sealed class DigestTests : IDisposable
         Assert.Equal(DigestNonceCheck.Stale, nonces.Check(nonce, "00000003"));
         Assert.Equal(DigestNonceCheck.Valid, nonces.Check(nonces.Create(), "00000001"));
     }
+
+    [Fact]
+    public void Nonces_RememberTheCountsOfLiveNoncesOnly()
+    {
+        var clock = ManualTimeProvider.StartingNow();
+        var nonces = new DigestNonces(clock, TimeSpan.FromMinutes(5));
+        var used = Enumerable.Range(0, 1100).Select(_ => nonces.Create()).ToList();
+        Assert.All(used, n => Assert.Equal(DigestNonceCheck.Valid, nonces.Check(n, "00000001")));
+        Assert.Equal(1100, nonces.Remembered);
+
+        clock.Advance(TimeSpan.FromMinutes(6));
+        var fresh = nonces.Create();
+
+        Assert.Equal(DigestNonceCheck.Valid, nonces.Check(fresh, "00000001"));
+        Assert.Equal(1, nonces.Remembered);
+        Assert.Equal(DigestNonceCheck.Replayed, nonces.Check(fresh, "00000001"));
+    }
 }
