@@ -31,23 +31,42 @@ internal static class Md5Crypt
             context.Add((bits & 1) != 0 ? (byte)0 : key.Length > 0 ? key[0] : (byte)0);
         }
 
-        var digest = Md5([.. context]);
+        // The thousand rounds through one reused hash and a 16-byte digest: no allocation per round.
+        Span<byte> digest = stackalloc byte[16];
+        using var md5 = NewMd5();
+        md5.AppendData([.. context]);
+        md5.GetHashAndReset(digest);
         for (var round = 0; round < 1000; round++)
         {
-            var next = new List<byte>(key.Length * 2 + saltBytes.Length + 32);
-            next.AddRange((round & 1) != 0 ? key : digest);
+            if ((round & 1) != 0)
+            {
+                md5.AppendData(key);
+            }
+            else
+            {
+                md5.AppendData(digest);
+            }
+
             if (round % 3 != 0)
             {
-                next.AddRange(saltBytes);
+                md5.AppendData(saltBytes);
             }
 
             if (round % 7 != 0)
             {
-                next.AddRange(key);
+                md5.AppendData(key);
             }
 
-            next.AddRange((round & 1) != 0 ? digest : key);
-            digest = Md5([.. next]);
+            if ((round & 1) != 0)
+            {
+                md5.AppendData(digest);
+            }
+            else
+            {
+                md5.AppendData(key);
+            }
+
+            md5.GetHashAndReset(digest);
         }
 
         var text = new StringBuilder(magic.Length + saltBytes.Length + 23);
@@ -64,5 +83,7 @@ internal static class Md5Crypt
     // MD5 is what these files hold: it checks an existing hash, and never makes a new one.
 #pragma warning disable CA5351
     private static byte[] Md5(byte[] data) => MD5.HashData(data);
+
+    private static IncrementalHash NewMd5() => IncrementalHash.CreateHash(HashAlgorithmName.MD5);
 #pragma warning restore CA5351
 }

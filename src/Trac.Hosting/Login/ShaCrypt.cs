@@ -121,22 +121,23 @@ internal static class ShaCrypt
         var digest = Hash([.. a]);
         var p = Repeat(Hash(Enumerable.Repeat(key, key.Length).SelectMany(k => k).ToArray()), key.Length);
         var s = Repeat(Hash(Enumerable.Repeat(salt, 16 + digest[0]).SelectMany(x => x).ToArray()), salt.Length);
+        // The rounds through one reused hash: no allocation per round.
+        using var hash = IncrementalHash.CreateHash(sha512 ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256);
         for (var round = 0; round < rounds; round++)
         {
-            var next = new List<byte>(size + p.Length * 2 + s.Length);
-            next.AddRange((round & 1) != 0 ? p : digest);
+            hash.AppendData((round & 1) != 0 ? p : digest);
             if (round % 3 != 0)
             {
-                next.AddRange(s);
+                hash.AppendData(s);
             }
 
             if (round % 7 != 0)
             {
-                next.AddRange(p);
+                hash.AppendData(p);
             }
 
-            next.AddRange((round & 1) != 0 ? digest : p);
-            digest = Hash([.. next]);
+            hash.AppendData((round & 1) != 0 ? digest : p);
+            hash.GetHashAndReset(digest);
         }
 
         return digest;
