@@ -212,6 +212,13 @@ public sealed class TracPipelineBuilder
                 "logins on the login paths: add .NormalizeRemoteUser() after .ResolveEnvironment().");
         }
 
+        if (logins is { HasProjectFiles: true } && !_stages.Contains(TracStage.ResolveEnvironment))
+        {
+            throw new InvalidOperationException(
+                "Trac:Login:Files names projects, but this Trac pipeline has no ResolveEnvironment() stage to tell which project a " +
+                "request is for: add .ResolveEnvironment() first, or keep only the '*' file.");
+        }
+
         var context = new TracPipelineContext(ApplicationBuilder);
         foreach (var (_, apply) in _steps)
         {

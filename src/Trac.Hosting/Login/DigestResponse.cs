@@ -25,7 +25,7 @@ internal sealed class DigestResponse
 
     /// <summary>
     /// Parses the parameters after <c>Digest </c>; <see langword="null"/> when one of username, realm, nonce, uri,
-    /// response, cnonce, nc is missing, or qop is not <c>auth</c>, or the algorithm is not MD5.
+    /// response, cnonce, nc is missing or repeated, nc is not 8 hex digits, qop is not <c>auth</c>, or the algorithm is not MD5.
     /// </summary>
     public static DigestResponse? Parse(string parameters)
     {
@@ -79,6 +79,7 @@ internal sealed class DigestResponse
 
         string[] required = ["username", "realm", "nonce", "uri", "response", "cnonce", "nc", "qop"];
         if (required.Any(r => !values.ContainsKey(r)) || !string.Equals(values["qop"], "auth", StringComparison.Ordinal) ||
+            values["nc"] is not { Length: 8 } nc || !nc.All(System.Uri.IsHexDigit) ||
             values.TryGetValue("algorithm", out var algorithm) && !string.Equals(algorithm, "MD5", StringComparison.OrdinalIgnoreCase))
         {
             return null;

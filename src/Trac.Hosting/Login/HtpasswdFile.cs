@@ -11,19 +11,22 @@ internal sealed class HtpasswdFile
 {
     private readonly Dictionary<string, string> _hashes;
 
-    // A hash of the file checked for an unknown user: the answer then takes as long as for a known one, so its time
-    // does not tell which users exist.
+    // The costliest hash of the file, checked for an unknown user: the answer then takes at least as long as for a
+    // known one, so its time does not tell which users exist.
     private readonly string? _standIn;
 
     private HtpasswdFile(Dictionary<string, string> hashes, IReadOnlyList<PasswordFileProblem> problems)
     {
         _hashes = hashes;
-        _standIn = hashes.Values.FirstOrDefault();
+        _standIn = hashes.Values.MaxBy(PasswordHashes.Work);
         Problems = problems;
     }
 
     /// <summary>Gets what was wrong with some lines, in file order.</summary>
     public IReadOnlyList<PasswordFileProblem> Problems { get; }
+
+    /// <summary>Gets the hash an unknown user's password is checked against (for tests).</summary>
+    internal string? StandIn => _standIn;
 
     /// <summary>Gets the users that can log in.</summary>
     public IReadOnlyCollection<string> Users => _hashes.Keys;

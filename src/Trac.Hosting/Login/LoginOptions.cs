@@ -17,10 +17,11 @@ public sealed class LoginOptions
     /// <summary>
     /// Gets the password files, keyed by project (environment) name, or <c>*</c> for every project without its own
     /// (<c>Trac:Login:Files:*:Path</c>, <c>Trac:Login:Files:alpha:Path</c>). In single-environment mode the project
-    /// is the environment's directory name, as for tracd's <c>-s</c>.
+    /// is the environment's directory name, as for tracd's <c>-s</c>. Names are compared ignoring case, as
+    /// configuration keys are.
     /// </summary>
-    /// <value>Empty: nobody can log in; configure at least one file when you add the scheme.</value>
-    public IDictionary<string, PasswordFileOptions> Files { get; } = new Dictionary<string, PasswordFileOptions>(StringComparer.Ordinal);
+    /// <value>Empty; <c>AddTracLogin()</c> then stops start-up, asking for at least one file.</value>
+    public IDictionary<string, PasswordFileOptions> Files { get; } = new Dictionary<string, PasswordFileOptions>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Gets or sets how many failed logins a client address, and separately a user name, may have before further

@@ -3,6 +3,8 @@ namespace Trac.Hosting.Login;
 /// <summary>Checks <see cref="LoginOptions"/>, with messages that name the key to fix.</summary>
 internal static class LoginSettings
 {
+    private static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(1);
+
     /// <summary>Returns the problems of <paramref name="options"/>, each naming the key to fix.</summary>
     public static List<string> Validate(LoginOptions options)
     {
@@ -10,7 +12,7 @@ internal static class LoginSettings
         foreach (var (project, file) in options.Files)
         {
             var key = $"Trac:Login:Files:{project}";
-            if (string.IsNullOrWhiteSpace(project) || project != LoginOptions.AnyProject && project.IndexOfAny(['/', '\\']) >= 0)
+            if (project != LoginOptions.AnyProject && !Environments.EnvironmentNames.IsValid(project, pattern: null))
             {
                 errors.Add($"{key} is not a project name: use the environment's directory name, or '*' for every project without its own file.");
             }
@@ -26,10 +28,11 @@ internal static class LoginSettings
                 errors.Add($"{key}:Format '{file.Format}' is not one of Htpasswd, Htdigest.");
             }
 
-            if (string.IsNullOrWhiteSpace(file.Realm) || file.Realm.Any(c => char.IsControl(c) || c is '"' or '\\') ||
+            // Printable ASCII: a header value with anything else is refused by Kestrel, and every challenge would fail.
+            if (string.IsNullOrWhiteSpace(file.Realm) || file.Realm.Any(c => c is < ' ' or > '~' or '"' or '\\') ||
                 file.Format == PasswordFileFormat.Htdigest && file.Realm.Contains(':', StringComparison.Ordinal))
             {
-                errors.Add($"{key}:Realm '{file.Realm}' cannot be a realm: it must be non-empty, without quotes, backslashes or control characters (and for htdigest without ':'), such as '{PasswordFileOptions.DefaultRealm}'.");
+                errors.Add($"{key}:Realm '{file.Realm}' cannot be a realm: it must be printable ASCII, non-empty, without quotes or backslashes (and for htdigest without ':'), such as '{PasswordFileOptions.DefaultRealm}'.");
             }
         }
 
@@ -38,19 +41,19 @@ internal static class LoginSettings
             errors.Add($"Trac:Login:MaxFailures {options.MaxFailures} must be at least 1 (the default is {new LoginOptions().MaxFailures}).");
         }
 
-        if (options.FailurePeriod <= TimeSpan.Zero)
+        if (options.FailurePeriod <= TimeSpan.Zero || options.FailurePeriod > MaxPeriod)
         {
-            errors.Add($"Trac:Login:FailurePeriod {options.FailurePeriod} must be positive, such as '00:00:30'.");
+            errors.Add($"Trac:Login:FailurePeriod {options.FailurePeriod} must be positive and at most a day, such as '00:00:30'.");
         }
 
-        if (options.NonceLifetime <= TimeSpan.Zero)
+        if (options.NonceLifetime <= TimeSpan.Zero || options.NonceLifetime > MaxPeriod)
         {
-            errors.Add($"Trac:Login:NonceLifetime {options.NonceLifetime} must be positive, such as '00:05:00'.");
+            errors.Add($"Trac:Login:NonceLifetime {options.NonceLifetime} must be positive and at most a day, such as '00:05:00'.");
         }
 
-        if (options.VerifiedLoginLifetime < TimeSpan.Zero)
+        if (options.VerifiedLoginLifetime < TimeSpan.Zero || options.VerifiedLoginLifetime > MaxPeriod)
         {
-            errors.Add($"Trac:Login:VerifiedLoginLifetime {options.VerifiedLoginLifetime} must not be negative; use '00:00:00' to check every login.");
+            errors.Add($"Trac:Login:VerifiedLoginLifetime {options.VerifiedLoginLifetime} must be between '00:00:00' (check every login) and a day.");
         }
 
         return errors;

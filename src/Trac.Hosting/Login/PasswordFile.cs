@@ -1,4 +1,3 @@
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Common;
@@ -15,24 +14,30 @@ namespace Trac.Hosting.Login;
 /// </summary>
 internal sealed class PasswordFile : IDisposable
 {
+    /// <summary>The largest file read: a password file is small, and a huge one would be read into memory whole.</summary>
+    internal const long MaxLength = 16 * 1024 * 1024;
+
     private readonly ILogger _logger;
-    private readonly PhysicalFileProvider _directory;
     private readonly IDisposable _watch;
     private readonly ChangeSignal _reloaded = new();
     private readonly Debouncer _reload;
     private volatile object _current;
 
     /// <exception cref="IOException">The file cannot be read at all: a login with it would always fail.</exception>
-    public PasswordFile(string path, bool isDigest, ILogger logger, TimeProvider timeProvider)
+    /// <param name="path">The file.</param>
+    /// <param name="isDigest">Whether it is an htdigest file (else htpasswd).</param>
+    /// <param name="logger">Where its problems and reloads are logged.</param>
+    /// <param name="timeProvider">The clock of the quiet period.</param>
+    /// <param name="watchers">The watchers of its directory (dot-files included; polling where the system refuses a watcher).</param>
+    public PasswordFile(string path, bool isDigest, ILogger logger, TimeProvider timeProvider, FileWatchers watchers)
     {
         Path = System.IO.Path.GetFullPath(path);
         IsDigest = isDigest;
         _logger = logger;
         _current = Read();
         _reload = new Debouncer(timeProvider, ReloadDelay, Reload);
-        _directory = new PhysicalFileProvider(System.IO.Path.GetDirectoryName(Path)!);
-        var name = System.IO.Path.GetFileName(Path);
-        _watch = ChangeToken.OnChange(() => _directory.Watch(name), _reload.Trigger);
+        var (directory, name) = (System.IO.Path.GetDirectoryName(Path)!, System.IO.Path.GetFileName(Path));
+        _watch = ChangeToken.OnChange(() => watchers.Watch(directory, name), _reload.Trigger);
     }
 
     /// <summary>Gets how long a change must be quiet before the file is read again.</summary>
@@ -53,7 +58,6 @@ internal sealed class PasswordFile : IDisposable
     {
         _watch.Dispose();
         _reload.Dispose();
-        _directory.Dispose();
     }
 
     private void Reload()
@@ -62,8 +66,9 @@ internal sealed class PasswordFile : IDisposable
         {
             _current = Read();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
         {
+            // On a timer's thread: an escaping exception would end the process.
             LoginLog.ReloadFailed(_logger, Path, e.Message);
         }
         finally
@@ -74,6 +79,11 @@ internal sealed class PasswordFile : IDisposable
 
     private object Read()
     {
+        if (new FileInfo(Path) is { Exists: true, Length: > MaxLength } large)
+        {
+            throw new InvalidDataException($"the file is {large.Length} bytes; a password file of more than {MaxLength} bytes is not read");
+        }
+
         var lines = File.ReadAllLines(Path);
         IReadOnlyList<PasswordFileProblem> problems;
         int users;

@@ -11,7 +11,8 @@ public enum PasswordFileFormat
 
     /// <summary>
     /// An htdigest file (<c>user:realm:HA1</c>, as Apache's <c>htdigest</c> writes it); users log in with HTTP Digest,
-    /// MD5 and <c>qop=auth</c> (tracd's <c>--auth</c>). The password never crosses the network.
+    /// MD5 and <c>qop=auth</c> (tracd's <c>--auth</c>), so a browser never sends the password. A client that sends
+    /// Basic credentials unasked (<c>curl -u</c>) is checked against the same file.
     /// </summary>
     Htdigest,
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Login;
@@ -13,12 +14,16 @@ namespace Trac.Hosting.Login;
 /// <summary>
 /// The password-file authentication scheme: checks Basic credentials against the project's htpasswd (or htdigest)
 /// file and Digest answers against its htdigest file, and challenges with the project's realm. One instance serves
-/// one request. It implements <see cref="IAuthenticationHandler"/> itself rather than deriving from
-/// <c>AuthenticationHandler</c>, which keeps its first result for the request: a call made before the environment
-/// stage has chosen the project (a host's <c>UseAuthentication()</c> first) must not decide for the whole request.
+/// one request, and judges credentials only when the remote-user stage asks on a login path (tracd's rule; a host's
+/// <c>UseAuthentication()</c> gets no result elsewhere). It implements <see cref="IAuthenticationHandler"/> itself
+/// rather than deriving from <c>AuthenticationHandler</c>, which keeps its first result for the request: a call made
+/// before the environment stage has chosen the project must not decide for the whole request.
 /// </summary>
 internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandler
 {
+    /// <summary>The longest user name or password accepted: SHA crypt's work grows with the square of the password.</summary>
+    internal const int MaxCredentialLength = 1024;
+
     private static readonly byte[] s_unauthorizedBody = Encoding.UTF8.GetBytes("Unauthorized: log in with your user name and password.");
     private static readonly byte[] s_forbiddenBody = Encoding.UTF8.GetBytes("Forbidden.");
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -26,6 +31,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
     private HttpContext _context = null!;
     private AuthenticationScheme _scheme = null!;
     private AuthenticateResult? _result;
+    private string? _malformed;
     private bool _stale;
     private bool _throttled;
 
@@ -41,13 +47,18 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         if (_result is null)
         {
             var realm = logins.Find(_context, out var undecided);
-            if (undecided)
+            if (undecided || !TracLogins.IsAsked(_context))
             {
-                // Asked before the project is known: not kept, the remote-user stage asks again.
+                // Before the project is known, or not on a login path: not kept, the remote-user stage asks there.
                 return Task.FromResult(AuthenticateResult.NoResult());
             }
 
-            _result = realm is null || _context.Request.Headers.Authorization is not [{ } header] ? AuthenticateResult.NoResult() : Check(realm, header);
+            _result = realm is null ? AuthenticateResult.NoResult() : _context.Request.Headers.Authorization switch
+            {
+                [] => AuthenticateResult.NoResult(),
+                [{ } header] => Check(realm, header),
+                _ => Malformed(string.Empty, "the request has more than one Authorization header"),
+            };
         }
 
         return Task.FromResult(_result);
@@ -65,6 +76,13 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         {
             logins.WarnNoFile(_context.GetTracEnvironment()?.Name ?? LoginOptions.AnyProject);
             return TracResponses.WriteTracErrorAsync(_context, TracResponses.LoginUnavailable);
+        }
+
+        if (_malformed is { } reason)
+        {
+            // A fixed text per reason: nothing of the client's header is repeated.
+            return TracResponses.WriteAsync(_context, StatusCodes.Status400BadRequest, "text/plain; charset=utf-8",
+                Encoding.UTF8.GetBytes($"Bad Request: {reason}."));
         }
 
         var headers = _context.Response.Headers;
@@ -104,6 +122,11 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
 
     private AuthenticateResult CheckBasic(LoginRealm realm, ReadOnlySpan<char> encoded)
     {
+        if (encoded.Length > MaxCredentialLength * 4)
+        {
+            return Malformed(string.Empty, $"the Basic credentials are longer than {MaxCredentialLength} characters each");
+        }
+
         var bytes = new byte[(encoded.Length * 3 / 4) + 3];
         string credentials;
         try
@@ -118,29 +141,34 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         var colon = credentials.IndexOf(':', StringComparison.Ordinal);
         if (colon < 1)
         {
-            return Refuse(LoginResult.Malformed, string.Empty, "the Basic credentials are not Base64 of UTF-8 user:password");
+            return Malformed(string.Empty, "the Basic credentials are not Base64 of UTF-8 user:password");
         }
 
         var (user, password) = (credentials[..colon], credentials[(colon + 1)..]);
-        var address = Address();
+        if (user.Length > MaxCredentialLength || password.Length > MaxCredentialLength)
+        {
+            return Malformed(string.Empty, $"the Basic credentials are longer than {MaxCredentialLength} characters each");
+        }
+
         if (!_context.Request.IsHttps && _context.Connection.RemoteIpAddress is { } peer && !IPAddress.IsLoopback(peer))
         {
-            logins.WarnPlainHttp(address);
+            logins.WarnPlainHttp(peer.ToString());
         }
 
-        if (logins.Throttle.IsThrottled(address, user))
-        {
-            _throttled = true;
-            return Refuse(LoginResult.Throttled, user, "too many failed logins");
-        }
-
+        // A login verified a moment ago passes without hash work, also while guessers throttle its user.
         var key = realm.File.Path + "\n" + realm.Realm;
         if (logins.Verified?.Contains(key, user, password) == true)
         {
             return Succeed(user, "Basic");
         }
 
-        var verified = realm.File.Current switch
+        if (!Begin(user))
+        {
+            return _result!;
+        }
+
+        var content = realm.File.Current;
+        var verified = content switch
         {
             HtpasswdFile passwords => passwords.Verify(user, password),
             HtdigestFile digests => digests.Verify(user, realm.Realm, password),
@@ -148,50 +176,74 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         };
         if (!verified)
         {
-            return Fail(LoginResult.Failure, user, address, "unknown user or wrong password");
+            return Fail(LoginResult.Failure, user, "unknown user or wrong password");
         }
 
-        logins.Verified?.Add(key, user, password);
+        logins.Throttle.Succeeded(_context.Connection.RemoteIpAddress, user);
+        if (ReferenceEquals(content, realm.File.Current))
+        {
+            // Not when the file changed during the check: its reload has just forgotten what was verified before.
+            logins.Verified?.Add(key, user, password);
+        }
+
         return Succeed(user, "Basic");
     }
 
     private AuthenticateResult CheckDigest(LoginRealm realm, string parameters)
     {
-        if (DigestResponse.Parse(parameters) is not { } response)
+        if (parameters.Length > MaxCredentialLength * 8 || DigestResponse.Parse(parameters) is not { } response)
         {
-            return Refuse(LoginResult.Malformed, string.Empty, "the Digest answer lacks a parameter, or is not MD5 with qop=auth");
+            return Malformed(string.Empty, "the Digest answer lacks a parameter, repeats one, or is not MD5 with qop=auth and an 8-digit nc");
         }
 
         var user = response.User;
-        if (!string.Equals(response.Realm, realm.Realm, StringComparison.Ordinal) || !string.Equals(response.Uri, RequestTarget(), StringComparison.Ordinal))
+        if (!string.Equals(response.Realm, realm.Realm, StringComparison.Ordinal))
         {
-            return Refuse(LoginResult.Malformed, user, "the Digest answer is for another realm or URI");
+            return Malformed(user, "the Digest answer is for another realm than this project's");
         }
 
-        var address = Address();
-        if (logins.Throttle.IsThrottled(address, user))
+        if (!string.Equals(response.Uri, RequestTarget(), StringComparison.Ordinal))
         {
-            _throttled = true;
-            return Refuse(LoginResult.Throttled, user, "too many failed logins");
+            return Malformed(user, "the Digest answer is for another URI than this request's");
+        }
+
+        if (!Begin(user))
+        {
+            return _result!;
         }
 
         if (((HtdigestFile)realm.File.Current).KeyOf(user, realm.Realm) is not { } ha1 || !response.IsValid(ha1, _context.Request.Method))
         {
-            return Fail(LoginResult.Failure, user, address, "unknown user or wrong Digest response");
+            return Fail(LoginResult.Failure, user, "unknown user or wrong Digest response");
         }
 
         switch (logins.Nonces.Check(response.Nonce, response.NonceCount))
         {
             case DigestNonceCheck.Valid:
+                logins.Throttle.Succeeded(_context.Connection.RemoteIpAddress, user);
                 return Succeed(user, "Digest");
             case DigestNonceCheck.Replayed:
-                return Fail(LoginResult.Replayed, user, address, "the nonce count was used before (a replayed request)");
+                return Fail(LoginResult.Replayed, user, "the nonce count was used before (a replayed request)");
             default:
                 // Expired, or signed by an earlier run of the host: the answer proves the password, so the client is
                 // told to answer a fresh nonce without asking the user again.
+                logins.Throttle.Succeeded(_context.Connection.RemoteIpAddress, user);
                 _stale = true;
                 return Refuse(LoginResult.Stale, user, "the nonce is stale");
         }
+    }
+
+    // Takes the attempt's throttle tokens; when there are none, sets the throttled result.
+    private bool Begin(string user)
+    {
+        if (logins.Throttle.TryBegin(_context.Connection.RemoteIpAddress, user))
+        {
+            return true;
+        }
+
+        _throttled = true;
+        _result = Refuse(LoginResult.Throttled, user, "too many failed logins");
+        return false;
     }
 
     private AuthenticateResult Succeed(string user, string authenticationType)
@@ -201,21 +253,33 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), _scheme.Name));
     }
 
-    // A failure that counts against the address and the user.
-    private AuthenticateResult Fail(string result, string user, string address, string reason)
+    // A failed attempt: its tokens stay taken.
+    private AuthenticateResult Fail(string result, string user, string reason)
     {
-        if (logins.Throttle.Failed(address, user))
+        var address = _context.Connection.RemoteIpAddress;
+        if (logins.Throttle.IsThrottled(address, user))
         {
-            LoginLog.Throttled(logins.Logger, logins.Throttle.MaxFailures, address, LogText.Escape(user), logins.Throttle.Period);
+            LoginLog.Throttled(logins.Logger, logins.Throttle.MaxFailures, Address(), LogText.Escape(user), logins.Throttle.Period);
         }
 
         return Refuse(result, user, reason);
     }
 
+    private AuthenticateResult Malformed(string user, string reason)
+    {
+        _malformed = reason;
+        return Refuse(LoginResult.Malformed, user, reason);
+    }
+
     private AuthenticateResult Refuse(string result, string user, string reason)
     {
         logins.Metrics.Logins.Add(1, new KeyValuePair<string, object?>(LoginResult.Tag, result));
-        LoginLog.LoginFailed(logins.Logger, LogText.Escape(user), Address(), reason);
+        if (logins.Logger.IsEnabled(LogLevel.Debug))
+        {
+            // Any client can cause it: Debug only, the name escaped, and made only when it is written.
+            LoginLog.LoginFailed(logins.Logger, LogText.Escape(user), Address(), reason);
+        }
+
         return AuthenticateResult.Fail(reason);
     }
 

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Trac.Hosting.Diagnostics;
+using Trac.Hosting.Environments;
 
 namespace Trac.Hosting.Login;
 
@@ -12,11 +14,15 @@ namespace Trac.Hosting.Login;
 /// </summary>
 internal sealed class TracLogins : IDisposable
 {
-    private readonly Dictionary<string, LoginRealm> _realms = new(StringComparer.Ordinal);
+    private static readonly object s_asked = new();
+
+    // Case-insensitive, as configuration keys are: Files:Alpha must not silently fall back to '*' for the alpha project.
+    private readonly Dictionary<string, LoginRealm> _realms = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IDisposable> _owned = [];
+    private readonly ConcurrentDictionary<string, bool> _noFileWarned = new(StringComparer.Ordinal);
+    private readonly FileWatchers _watchers;
     private readonly LoginRealm? _anyProject;
     private int _plainHttpWarned;
-    private int _noFileWarned;
 
     /// <remarks>The options were checked by <see cref="LoginSettings.Validate"/> (the options validator runs it).</remarks>
     /// <exception cref="InvalidOperationException">A file cannot be read; the message names the key.</exception>
@@ -35,6 +41,8 @@ internal sealed class TracLogins : IDisposable
         Throttle = new LoginThrottle(timeProvider, options.MaxFailures, options.FailurePeriod);
         Nonces = new DigestNonces(timeProvider, options.NonceLifetime);
         Verified = options.VerifiedLoginLifetime > TimeSpan.Zero ? new VerifiedLogins(timeProvider, options.VerifiedLoginLifetime, 10_000) : null;
+        _watchers = new FileWatchers(usePolling: false, logger);
+        _owned.Add(_watchers);
         try
         {
             var files = new Dictionary<(string, PasswordFileFormat), PasswordFile>();
@@ -103,14 +111,20 @@ internal sealed class TracLogins : IDisposable
         }
     }
 
-    /// <summary>Logs, once, that a login was asked for a project without a file.</summary>
+    /// <summary>Logs, once per project, that a login was asked for a project without a file.</summary>
     public void WarnNoFile(string project)
     {
-        if (Interlocked.Exchange(ref _noFileWarned, 1) == 0)
+        if (_noFileWarned.Count < 1000 && _noFileWarned.TryAdd(project, true))
         {
             LoginLog.NoPasswordFile(Logger, project);
         }
     }
+
+    /// <summary>Marks the request as one the remote-user stage asks to log in (a login path).</summary>
+    public static void MarkAsked(HttpContext context) => context.Features[typeof(TracLogins)] = s_asked;
+
+    /// <summary>Returns whether the remote-user stage asks this request to log in.</summary>
+    public static bool IsAsked(HttpContext context) => ReferenceEquals(context.Features[typeof(TracLogins)], s_asked);
 
     public void Dispose()
     {
@@ -127,9 +141,9 @@ internal sealed class TracLogins : IDisposable
         PasswordFile passwords;
         try
         {
-            passwords = new PasswordFile(path, format == PasswordFileFormat.Htdigest, Logger, timeProvider);
+            passwords = new PasswordFile(path, format == PasswordFileFormat.Htdigest, Logger, timeProvider, _watchers);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             var tool = format == PasswordFileFormat.Htdigest ? "htdigest -c <file> <realm> <user>" : "htpasswd -c -B <file> <user>";
             throw new InvalidOperationException(

@@ -64,6 +64,7 @@ internal sealed class RemoteUserMiddleware
 
     private async Task LogInAndNormalizeAsync(HttpContext context, string scheme)
     {
+        TracLogins.MarkAsked(context);
         var result = await context.AuthenticateAsync(scheme);
         if (result.Succeeded)
         {

@@ -62,6 +62,8 @@ public sealed class DigestTests : IDisposable
     [InlineData("username=\"a\", realm=\"r\", nonce=\"n\", uri=\"/\", nc=00000001, cnonce=\"c\", qop=auth-int, response=\"x\"")]
     [InlineData("username=\"a\", realm=\"r\", nonce=\"n\", uri=\"/\", nc=00000001, cnonce=\"c\", qop=auth, response=\"x\", algorithm=SHA-256")]
     [InlineData("username=\"a\", username=\"b\", realm=\"r\", nonce=\"n\", uri=\"/\", nc=00000001, cnonce=\"c\", qop=auth, response=\"x\"")]
+    [InlineData("username=\"a\", realm=\"r\", nonce=\"n\", uri=\"/\", nc=1, cnonce=\"c\", qop=auth, response=\"x\"")]
+    [InlineData("username=\"a\", realm=\"r\", nonce=\"n\", uri=\"/\", nc=0000000g, cnonce=\"c\", qop=auth, response=\"x\"")]
     public void AnswersThatAreIncompleteOrAskForSomethingElse_AreRefused(string parameters) => Assert.Null(DigestResponse.Parse(parameters));
 
     [Fact]

@@ -103,4 +103,18 @@ public sealed class HtpasswdFileTests : IDisposable
         Assert.Equal(OperatingSystem.IsWindows(), file.Verify("alice", "plain-secret"));
         Assert.Equal(OperatingSystem.IsWindows(), file.Problems.Count == 0);
     }
+
+    [Fact]
+    public void AnUnknownUser_IsCheckedAgainstTheCostliestHashOfTheFile()
+    {
+        // {SHA} first, then bcrypt: an unknown user must cost the bcrypt, not the SHA-1, or its quick answer tells it is unknown.
+        var bcrypt = BCrypt.Net.BCrypt.HashPassword("x", 5).Replace("$2a$", "$2y$", StringComparison.Ordinal);
+        var file = HtpasswdFile.Parse("users", ["fast:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=", "slow:" + bcrypt, "md5:$apr1$q5Lx2b0e$ftuhxCaHF6xWnUmQmTq0E/"]);
+
+        Assert.Equal(bcrypt, file.StandIn);
+        Assert.False(file.Verify("nobody", "x"));
+        Assert.True(PasswordHashes.Work("$2y$12$" + new string('a', 53)) > PasswordHashes.Work("$6$rounds=100000$salt$x"));
+        Assert.True(PasswordHashes.Work("$6$salt$x") > PasswordHashes.Work("$apr1$salt$x"));
+        Assert.True(PasswordHashes.Work("$apr1$salt$x") > PasswordHashes.Work("{SHA}x"));
+    }
 }

@@ -126,7 +126,8 @@ public sealed class LoginSetupTests : IDisposable
             o.Files["gamma"] = new() { Path = "x", Format = (PasswordFileFormat)7 };
             o.MaxFailures = 0;
             o.FailurePeriod = TimeSpan.Zero;
-            o.NonceLifetime = TimeSpan.FromSeconds(-1);
+            o.Files["delta"] = new() { Path = "x", Realm = "Café" };
+            o.NonceLifetime = TimeSpan.FromDays(2);
             o.VerifiedLoginLifetime = TimeSpan.FromSeconds(-1);
         }).StartAsync());
 
@@ -136,9 +137,10 @@ public sealed class LoginSetupTests : IDisposable
         Assert.Contains("Trac:Login:Files:beta:Realm 'a:b' cannot be a realm", error.Message, StringComparison.Ordinal);
         Assert.Contains("Trac:Login:Files:gamma:Format '7' is not one of Htpasswd, Htdigest", error.Message, StringComparison.Ordinal);
         Assert.Contains("Trac:Login:MaxFailures 0 must be at least 1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("Trac:Login:FailurePeriod 00:00:00 must be positive", error.Message, StringComparison.Ordinal);
-        Assert.Contains("Trac:Login:NonceLifetime -00:00:01 must be positive", error.Message, StringComparison.Ordinal);
-        Assert.Contains("Trac:Login:VerifiedLoginLifetime -00:00:01 must not be negative", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Trac:Login:Files:delta:Realm 'Café' cannot be a realm: it must be printable ASCII", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Trac:Login:FailurePeriod 00:00:00 must be positive and at most a day", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Trac:Login:NonceLifetime 2.00:00:00 must be positive and at most a day", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Trac:Login:VerifiedLoginLifetime -00:00:01 must be between '00:00:00' (check every login) and a day", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -154,6 +156,10 @@ public sealed class LoginSetupTests : IDisposable
             Builder(o => o.Files["*"] = new() { Path = file })
                 .UseTrac(t => t.ResolveEnvironment().NormalizeRemoteUser(r => r.Sources.Add(Hosting.RemoteUser.RemoteUserSource.Header))).StartAsync());
 
+        var noProjects = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Builder(o => o.Files["alpha"] = new() { Path = file }).UseTrac(t => t.NormalizeRemoteUser()).StartAsync());
+
+        Assert.Contains("add .ResolveEnvironment() first", noProjects.Message, StringComparison.Ordinal);
         Assert.Contains("add .NormalizeRemoteUser()", noStage.Message, StringComparison.Ordinal);
         Assert.Contains("Trac:RemoteUser:ChallengeLoginPaths is false", noChallenge.Message, StringComparison.Ordinal);
         Assert.Contains("add Principal to the sources", noPrincipal.Message, StringComparison.Ordinal);

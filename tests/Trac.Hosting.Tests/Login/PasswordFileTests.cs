@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Primitives;
+using Trac.Hosting.Environments;
 using Trac.Hosting.Login;
 using Trac.Hosting.Testing;
 
@@ -13,9 +14,13 @@ public sealed class PasswordFileTests : IDisposable
 
     private readonly TracTestDirectory _directory = new();
     private readonly TracTestLogs _logs = new();
+    private readonly FileWatchers _watchers;
+
+    public PasswordFileTests() => _watchers = new FileWatchers(usePolling: false, _logs.CreateLogger("Trac.Hosting.Login"));
 
     public void Dispose()
     {
+        _watchers.Dispose();
         _logs.Dispose();
         _directory.Dispose();
     }
@@ -25,7 +30,7 @@ public sealed class PasswordFileTests : IDisposable
     {
         var path = Path.Combine(_directory.Path, "htpasswd");
         await File.WriteAllLinesAsync(path, [$"alice:{Test}"]);
-        using var file = new PasswordFile(path, isDigest: false, _logs.CreateLogger("Trac.Hosting.Login"), TimeProvider.System);
+        using var file = new PasswordFile(path, isDigest: false, _logs.CreateLogger("Trac.Hosting.Login"), TimeProvider.System, _watchers);
         Assert.True(Users(file).Verify("alice", "test"));
 
         var reloaded = Next(file);
@@ -51,7 +56,7 @@ public sealed class PasswordFileTests : IDisposable
     [Fact]
     public void AFileThatCannotBeRead_AtStart_IsAnError()
     {
-        var error = Assert.ThrowsAny<IOException>(() => new PasswordFile(Path.Combine(_directory.Path, "missing"), isDigest: true, _logs.CreateLogger("x"), TimeProvider.System));
+        var error = Assert.ThrowsAny<IOException>(() => new PasswordFile(Path.Combine(_directory.Path, "missing"), isDigest: true, _logs.CreateLogger("x"), TimeProvider.System, _watchers));
 
         Assert.Contains("missing", error.Message, StringComparison.Ordinal);
     }

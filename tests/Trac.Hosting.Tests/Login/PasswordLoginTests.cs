@@ -289,7 +289,7 @@ public sealed class PasswordLoginTests : IDisposable
     [Theory]
     [InlineData("Other realm", "/alpha/login")]
     [InlineData("Trac", "/alpha/login/elsewhere")]
-    public async Task Digest_AnswerForAnotherRealmOrUri_IsRefused(string realm, string uri)
+    public async Task Digest_AnswerForAnotherRealmOrUri_IsABadRequest_SayingWhich(string realm, string uri)
     {
         var file = await HtdigestAsync("Trac", ("alice", "pw"));
         await using var host = await StartAsync(o => o.Files["*"] = new() { Path = file, Format = PasswordFileFormat.Htdigest });
@@ -298,7 +298,9 @@ public sealed class PasswordLoginTests : IDisposable
         var response = await host.Request("alpha", "/login")
             .WithHeader("Authorization", DigestAnswer("alice", "pw", nonce, 1, realm, uri)).SendAsync();
 
-        Assert.Equal(401, response.StatusCode);
+        // RFC 7616: an answer for another URI is a bad request; a proxy that rewrites the path is the usual cause.
+        Assert.Equal(400, response.StatusCode);
+        Assert.Contains(realm == "Trac" ? "another URI" : "another realm", response.Body, StringComparison.Ordinal);
         Assert.Equal(1, host.Metrics.Sum("trac.login.attempts", (LoginResult.Tag, LoginResult.Malformed)));
     }
 
@@ -324,6 +326,99 @@ public sealed class PasswordLoginTests : IDisposable
 
         Assert.Equal(200, response.StatusCode);
         Assert.EndsWith("user=alice", response.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Basic !!not-base64", "not Base64 of UTF-8 user:password")]
+    [InlineData("Basic /w==", "not Base64 of UTF-8 user:password")]
+    [InlineData("Basic OnB3", "not Base64 of UTF-8 user:password")]
+    [InlineData("LONG", "longer than 1024 characters each")]
+    [InlineData("TWO", "more than one Authorization header")]
+    public async Task UnreadableCredentials_AreABadRequest_SayingWhat_WithoutAnyHashWork(string header, string reason)
+    {
+        var file = await HtpasswdAsync("-5", ("alice", "pw"));
+        await using var host = await StartAsync(o => o.Files["*"] = new() { Path = file });
+        var request = host.Request("alpha", "/login");
+        request = header switch
+        {
+            // A password a SHA crypt file would hash with quadratic work: refused unread.
+            "LONG" => request.WithHeader("Authorization", Basic("alice", new string('x', 8000))),
+            "TWO" => request.WithHeader("Authorization", Basic("alice", "pw"), Basic("bob", "pw")),
+            _ => request.WithHeader("Authorization", header),
+        };
+
+        var response = await request.SendAsync();
+
+        Assert.Equal(400, response.StatusCode);
+        Assert.Equal($"Bad Request: the {(header == "TWO" ? "request has" : "Basic credentials are")} {reason}.", response.Body);
+        Assert.Equal(1, host.Metrics.Sum("trac.login.attempts", (LoginResult.Tag, LoginResult.Malformed)));
+    }
+
+    [Fact]
+    public async Task HostsUseAuthenticationWithOnlyAStarFile_StillLogsInOnLoginPathsOnly()
+    {
+        var file = await HtpasswdAsync("-m", ("alice", "pw"));
+        await using var host = await StartAsync(o => o.Files["*"] = new() { Path = file }, defaultScheme: true,
+            before: app => app.UseAuthentication());
+
+        var wiki = await host.Request("alpha", "/wiki").WithHeader("Authorization", Basic("alice", "pw")).SendAsync();
+        var login = await host.Request("alpha", "/login").WithHeader("Authorization", Basic("alice", "pw")).SendAsync();
+
+        Assert.EndsWith("user=-", wiki.Body, StringComparison.Ordinal);
+        Assert.EndsWith("user=alice", login.Body, StringComparison.Ordinal);
+        Assert.Equal(1, host.Metrics.Sum("trac.login.attempts"));
+    }
+
+    [Fact]
+    public async Task ProjectKeys_IgnoreCase_AsConfigurationKeysDo()
+    {
+        var alphaFile = await HtpasswdAsync("-B", ("alice", "a-pw"));
+        var anyFile = await HtpasswdAsync("-m", ("bob", "b-pw"));
+        await using var host = await StartAsync(o =>
+        {
+            o.Files["ALPHA"] = new() { Path = alphaFile };
+            o.Files["*"] = new() { Path = anyFile };
+        });
+
+        Assert.Equal(401, (await host.Request("alpha", "/login").WithHeader("Authorization", Basic("bob", "b-pw")).SendAsync()).StatusCode);
+        Assert.Equal(200, (await host.Request("alpha", "/login").WithHeader("Authorization", Basic("alice", "a-pw")).SendAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task DotFile_IsReadAgainWhenItChanges()
+    {
+        var file = Path.Combine(_files.Path, ".htpasswd");
+        await ApacheTools.HtpasswdAsync("-m", "-c", file, "alice", "old");
+        await using var host = await StartAsync(o => o.Files["*"] = new() { Path = file });
+
+        var reloaded = host.Logs.WaitForNextAsync("PasswordFileLoaded");
+        await ApacheTools.HtpasswdAsync("-m", file, "alice", "new");
+        await host.Time.AdvanceUntilAsync(reloaded, TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(200, (await host.Request("alpha", "/login").WithHeader("Authorization", Basic("alice", "new")).SendAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task AVerifiedLogin_PassesWhileGuessersThrottleItsUser_WithoutHashWork()
+    {
+        var file = await HtpasswdAsync("-m", ("alice", "right"));
+        await using var host = await StartAsync(o =>
+        {
+            o.Files["*"] = new() { Path = file };
+            o.MaxFailures = 2;
+        });
+        Assert.Equal(200, (await host.Request("alpha", "/login").FromPeer("192.0.2.1").WithHeader("Authorization", Basic("alice", "right")).SendAsync()).StatusCode);
+
+        for (var i = 0; i < 2; i++)
+        {
+            await host.Request("alpha", "/login").FromPeer("198.51.100.7").WithHeader("Authorization", Basic("alice", "guess" + i)).SendAsync();
+        }
+
+        var guesser = await host.Request("alpha", "/login").FromPeer("198.51.100.8").WithHeader("Authorization", Basic("alice", "guess2")).SendAsync();
+        var owner = await host.Request("alpha", "/login").FromPeer("192.0.2.1").WithHeader("Authorization", Basic("alice", "right")).SendAsync();
+
+        Assert.Equal(429, guesser.StatusCode);
+        Assert.Equal(200, owner.StatusCode);
     }
 
     private static string Basic(string user, string password) =>
