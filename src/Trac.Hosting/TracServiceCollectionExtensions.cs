@@ -54,7 +54,13 @@ public static class TracServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddTrac();
-        services.Configure<TracOptions>(configuration);
+        services.AddOptions<TracOptions>().Configure(options =>
+        {
+            // Checked before binding: the binder skips unknown keys silently and reads a bare "30" as 30 days.
+            TracConfigurationCheck.ThrowIfInvalid(configuration, configuration is IConfigurationSection section ? section.Path : "Trac");
+            configuration.Bind(options);
+        });
+        services.AddSingleton<IOptionsChangeTokenSource<TracOptions>>(new ConfigurationChangeTokenSource<TracOptions>(Options.Options.DefaultName, configuration));
         services.PostConfigure<TracOptions>(options =>
         {
             foreach (var section in configuration.GetChildren())
