@@ -156,7 +156,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
                 }
 
                 LogErrorOutput(request, errors);
-                WorkerLog.BadGateway(_logger, _worker.Key, request.Method, request.Path.Value ?? "/", e.Message);
+                WorkerLog.BadGateway(_logger, WorkerSlots.ProjectOf(_worker.Key), request.Method, request.Path.Value ?? "/", e.Message);
                 if (!response.HasStarted)
                 {
                     response.Headers.Clear();
@@ -245,7 +245,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
     {
         if (!errors.IsEmpty)
         {
-            WorkerLog.ApplicationErrorOutput(_logger, _worker.Key, request.Method, request.Path.Value ?? "/", errors.ToString());
+            WorkerLog.ApplicationErrorOutput(_logger, WorkerSlots.ProjectOf(_worker.Key), request.Method, request.Path.Value ?? "/", errors.ToString());
         }
     }
 

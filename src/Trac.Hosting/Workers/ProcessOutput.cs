@@ -77,11 +77,11 @@ internal sealed class ProcessOutput(ILogger logger, string key)
         var count = Interlocked.Increment(ref _logged);
         if (count <= MaxLoggedLines)
         {
-            WorkerLog.ProcessOutput(logger, key, isError ? "stderr" : "stdout", line);
+            WorkerLog.ProcessOutput(logger, WorkerSlots.ProjectOf(key), isError ? "stderr" : "stdout", line);
         }
         else if (count == MaxLoggedLines + 1)
         {
-            WorkerLog.ProcessOutput(logger, key, isError ? "stderr" : "stdout", $"(more than {MaxLoggedLines} lines: the rest is not logged)");
+            WorkerLog.ProcessOutput(logger, WorkerSlots.ProjectOf(key), isError ? "stderr" : "stdout", $"(more than {MaxLoggedLines} lines: the rest is not logged)");
         }
     }
 }

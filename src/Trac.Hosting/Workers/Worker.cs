@@ -61,6 +61,9 @@ internal sealed class Worker : ITracWorker
 
     public string Key { get; }
 
+    /// <summary>Gets the project the worker serves, as logs name it: the environment's name, or <c>shared</c>.</summary>
+    public string Project => WorkerSlots.ProjectOf(Key);
+
     public TracEnvironment? Environment { get; }
 
     public long Generation { get; }

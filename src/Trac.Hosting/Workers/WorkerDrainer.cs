@@ -39,7 +39,7 @@ internal sealed class WorkerDrainer
         clock ??= _timeProvider;
         _retiring[worker] = 0;
         // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
-        WorkerLog.WorkerDraining(_logger, worker.Key, worker.Generation, reason, worker.ActiveRequests);
+        WorkerLog.WorkerDraining(_logger, worker.Project, worker.Generation, reason, worker.ActiveRequests);
         worker.BeginDrain();
         _metrics.ActiveWorkers.Add(-1);
         var started = _timeProvider.GetTimestamp();
@@ -56,7 +56,7 @@ internal sealed class WorkerDrainer
             if (!finished)
             {
                 var active = worker.ActiveRequests;
-                WorkerLog.WorkerRequestsAborted(_logger, worker.Key, worker.Generation, reason, active);
+                WorkerLog.WorkerRequestsAborted(_logger, worker.Project, worker.Generation, reason, active);
                 _metrics.AbortedRequests.Add(active);
                 worker.Abort();
                 // Aborted requests unwind quickly; the services are disposed only once they have, or after a grace.
@@ -71,7 +71,7 @@ internal sealed class WorkerDrainer
             {
                 // Said once, counted, and the worker stays listed (Aborted) until its last request returns; its
                 // unloading is verified only then, since running code keeps its plugins loaded.
-                WorkerLog.WorkerStoppedWithRequestsRunning(_logger, worker.Key, worker.Generation, reason, outliving);
+                WorkerLog.WorkerStoppedWithRequestsRunning(_logger, worker.Project, worker.Generation, reason, outliving);
                 _metrics.OutlivingRequests.Add(outliving);
                 await StopAsync(worker, reason, counted: false, verifyUnload: false);
                 _ = ForgetWhenIdleAsync(worker, reason);
@@ -107,10 +107,10 @@ internal sealed class WorkerDrainer
         catch (Exception e)
         {
             // A worker service that throws while disposed: everything else was released all the same.
-            WorkerLog.WorkerStopFailed(_logger, worker.Key, worker.Generation, reason, e.Message, e);
+            WorkerLog.WorkerStopFailed(_logger, worker.Project, worker.Generation, reason, e.Message, e);
         }
 
-        WorkerLog.WorkerStopped(_logger, worker.Key, worker.Generation, reason, worker.RequestsServed);
+        WorkerLog.WorkerStopped(_logger, worker.Project, worker.Generation, reason, worker.RequestsServed);
         if (verifyUnload)
         {
             VerifyUnload(worker, reason);
@@ -134,7 +134,7 @@ internal sealed class WorkerDrainer
     {
         await worker.Idle;
         _retiring.TryRemove(worker, out _);
-        WorkerLog.WorkerAbortedRequestsReturned(_logger, worker.Key, worker.Generation, reason);
+        WorkerLog.WorkerAbortedRequestsReturned(_logger, worker.Project, worker.Generation, reason);
         VerifyUnload(worker, reason);
     }
 
@@ -150,12 +150,12 @@ internal sealed class WorkerDrainer
     {
         if (collected)
         {
-            WorkerLog.WorkerUnloaded(_logger, unloading.Key, unloading.Generation, unloading.Reason);
+            WorkerLog.WorkerUnloaded(_logger, WorkerSlots.ProjectOf(unloading.Key), unloading.Generation, unloading.Reason);
         }
         else
         {
             _metrics.UnloadFailures.Add(1);
-            WorkerLog.WorkerUnloadFailed(_logger, unloading.Key, unloading.Generation, unloading.Reason);
+            WorkerLog.WorkerUnloadFailed(_logger, WorkerSlots.ProjectOf(unloading.Key), unloading.Generation, unloading.Reason);
         }
     }
 

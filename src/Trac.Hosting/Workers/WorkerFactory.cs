@@ -93,7 +93,7 @@ internal sealed class WorkerFactory(
             }
             catch (Exception e)
             {
-                WorkerLog.WorkerStopFailed(logger, key, generation, "failed start", e.Message, e);
+                WorkerLog.WorkerStopFailed(logger, WorkerSlots.ProjectOf(key), generation, "failed start", e.Message, e);
             }
             finally
             {

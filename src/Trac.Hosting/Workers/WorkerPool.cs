@@ -81,18 +81,18 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public string GetKey(string project)
     {
         ArgumentException.ThrowIfNullOrEmpty(project);
-        if (_settings.Scope == WorkerScope.Shared)
+        if (_settings.Scope == WorkerScope.Shared && project == WorkerSlots.SharedKey)
         {
             return WorkerSlots.SharedKey;
         }
 
         if (_catalog.Knows(project))
         {
-            return project;
+            return _settings.Scope == WorkerScope.Shared ? WorkerSlots.SharedKey : project;
         }
 
         return _catalog.TryFindProject(project, out var slot)
-            ? slot.Path
+            ? _settings.Scope == WorkerScope.Shared ? WorkerSlots.SharedKey : slot.Path
             : throw new ArgumentException(
                 $"No project named '{project}' is known to the Trac pipeline: it is neither listed nor the single environment (a project " +
                 "chosen per request by path is found by its path). IWorkerPool.Workers lists the keys in use.",
@@ -102,6 +102,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public IChangeToken GetChangeToken(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        key = KeyOf(key);
         if (_slots.TryGet(key, out var slot))
         {
             return slot.GetChangeToken();
@@ -121,10 +122,15 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         return _slots.Of(key).GetChangeToken();
     }
 
+    // A key in use or one that names a worker is taken as it is; anything else is a project's name (or path), or an error.
+    private string KeyOf(string keyOrProject) =>
+        _slots.TryGet(keyOrProject, out _) || _slots.NamesAWorker(keyOrProject) ? keyOrProject : GetKey(keyOrProject);
+
     public async Task RecycleAsync(string key, string reason = WorkerRecycleReasons.Manual, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentException.ThrowIfNullOrEmpty(reason);
+        key = KeyOf(key);
         if (_slots.TryGet(key, out var slot) && slot.Current is { } current)
         {
             // Run off the caller's thread, like every other trigger; the caller waits for the switch.

@@ -232,7 +232,7 @@ internal sealed class WorkerRecycler : IWorkerRecycler
             }
 
             _metrics.Recycles.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            WorkerLog.WorkerSwitched(_logger, slot.Key, expected.Generation, next.Generation, reason);
+            WorkerLog.WorkerSwitched(_logger, slot.Project, expected.Generation, next.Generation, reason);
             _ = _drainer.DrainAndStopAsync(expected, reason, _settings.DrainTimeout);
             slot.SignalChanged();
             OnInstalled(slot, next);

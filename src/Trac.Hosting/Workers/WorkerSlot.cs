@@ -19,6 +19,9 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
 
     public string Key { get; } = key;
 
+    /// <summary>Gets the project of the key, as logs name it.</summary>
+    public string Project => WorkerSlots.ProjectOf(Key);
+
     public ResiliencePipeline StartPipeline { get; } = startPipeline;
 
     /// <summary>Gets or sets the start in progress of the key's first worker, shared by every request waiting for it.</summary>

@@ -12,6 +12,9 @@ internal sealed class WorkerSlots(WorkerSettings settings, EnvironmentCatalog ca
 {
     internal const string SharedKey = "shared";
 
+    /// <summary>Returns the project a key names, for logs: the environment's directory name, or <c>shared</c>.</summary>
+    public static string ProjectOf(string key) => key == SharedKey ? key : Path.GetFileName(key) is { Length: > 0 } name ? name : key;
+
     private readonly ConcurrentDictionary<string, WorkerSlot> _slots = new(StringComparer.Ordinal);
     // The slot of each environment snapshot, so that a request finds its worker without hashing the environment's path.
     private readonly ConditionalWeakTable<TracEnvironment, WorkerSlot> _byEnvironment = new();

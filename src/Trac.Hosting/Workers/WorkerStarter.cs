@@ -80,7 +80,7 @@ internal sealed class WorkerStarter
             var error = e is TimeoutRejectedException
                 ? $"it did not start within Trac:Workers:StartTimeout ({_settings.StartTimeout:c}): raise the timeout, or see what the application logged meanwhile (a worker process's output is logged as WorkerProcessOutput)"
                 : e.Message;
-            WorkerLog.WorkerStartFailed(_logger, slot.Key, error, e);
+            WorkerLog.WorkerStartFailed(_logger, slot.Project, error, e);
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }
@@ -101,7 +101,7 @@ internal sealed class WorkerStarter
         }
 
         _metrics.ActiveWorkers.Add(1);
-        WorkerLog.WorkerStarted(_logger, slot.Key, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
+        WorkerLog.WorkerStarted(_logger, slot.Project, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
 
