@@ -14,8 +14,9 @@ namespace Trac.Hosting.Testing;
 /// A <see cref="WebApplicationFactory{TEntryPoint}"/> for a host app with a <c>Program</c>: the app runs as it is,
 /// with a <see cref="ManualTimeProvider"/> (starting at the real current time), captured logs, this app's
 /// Trac.Hosting metrics, process variables only as the test sets them, request helpers and worker controls, and,
-/// when <see cref="Projects"/> is used, the Trac options pointed at its environments (parent-directory mode) instead
-/// of the app's own.
+/// when <see cref="Projects"/> is used, the Trac options pointed at its environments (parent-directory mode) and its
+/// plugin cache (<c>.egg-cache</c> in <see cref="Projects"/>) instead of the app's own: such a test writes nothing
+/// outside its temporary directory unless it asks to.
 /// </summary>
 /// <remarks>
 /// The app keeps its own dispatch: to test a pipeline against a <see cref="TracRecorder"/>, define the host inline
@@ -135,6 +136,9 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
                     o.Environment.Path = null;
                     o.Environment.Paths.Clear();
                     o.Environment.ParentDirectory = projects.Path;
+                    // The app's own plugin cache is not the test's: the default, <projects>/.egg-cache, stays in the
+                    // test's directory (or PYTHON_EGG_CACHE, when the test sets it; ConfigureTrac may name another).
+                    o.PluginCache.Directory = null;
                 }
 
                 foreach (var configure in _options)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
 
@@ -187,5 +188,44 @@ public sealed class TracWebApplicationFactoryTests
 
         Assert.Equal(200, response.StatusCode);
         Assert.Contains(";method=POST;body=text=x;", response.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithProjects_TheAppsOwnPluginCacheIsLeftAlone()
+    {
+        using var production = new TracTestDirectory();
+        var appCache = Path.Combine(production.Path, "plugin-cache");
+        using var app = new AppConfiguredFactory(("Trac:PluginCache:Directory", appCache));
+        app.Projects.CreateEnvironment("tools", e => e.WithPlugin("Tool", ("lib/tool.txt", "t")));
+
+        var response = await app.Request("tools").SendAsync();
+
+        Assert.Contains(";plugins=1;", response.Body, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(appCache), "the test extracted plugins into the app's own cache");
+        Assert.Single(Directory.GetDirectories(Path.Combine(app.Projects.Path, ".egg-cache"), "Tool-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task WithProjects_APluginCacheTheTestAsksFor_IsUsed()
+    {
+        using var asked = new TracTestDirectory();
+        using var app = new AppConfiguredFactory(("Trac:PluginCache:Directory", Path.Combine(asked.Path, "not-this")))
+            .ConfigureTrac(o => o.PluginCache.Directory = asked.Path);
+        app.Projects.CreateEnvironment("tools", e => e.WithPlugin("Tool", ("lib/tool.txt", "t")));
+
+        await app.Request("tools").SendAsync();
+
+        Assert.Single(Directory.GetDirectories(asked.Path, "Tool-*", SearchOption.AllDirectories));
+    }
+
+    /// <summary>The test app with more configuration of its own, as its appsettings.json might hold.</summary>
+    private sealed class AppConfiguredFactory(params (string Key, string Value)[] settings) : TracWebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            builder.ConfigureAppConfiguration((_, configuration) =>
+                configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))));
+            base.ConfigureWebHost(builder);
+        }
     }
 }
