@@ -102,29 +102,32 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public IChangeToken GetChangeToken(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        key = KeyOf(key);
-        if (_slots.TryGet(key, out var slot))
-        {
-            return slot.GetChangeToken();
-        }
-
         // A slot is made only for a key that names a project (or the shared worker): asking about other keys must not
         // leave state behind.
-        if (!_slots.NamesAWorker(key))
+        key = KeyOf(key);
+        return _slots.TryGet(key, out var slot) ? slot.GetChangeToken() : _slots.Of(key).GetChangeToken();
+    }
+
+    // A key in use or one that names a worker is taken as it is; a path or 'shared' that is neither is an error;
+    // anything else is a project's name.
+    private string KeyOf(string key)
+    {
+        if (_slots.TryGet(key, out _) || _slots.NamesAWorker(key))
+        {
+            return key;
+        }
+
+        if (Path.IsPathRooted(key) || key == WorkerSlots.SharedKey)
         {
             throw new ArgumentException(
                 $"No project has the worker key '{key}'. Keys are the full paths of environments" +
                 (_settings.Scope == WorkerScope.Shared ? $" ('{WorkerSlots.SharedKey}' with WorkerScope.Shared)" : string.Empty) +
-                "; IWorkerPool.Workers lists the keys in use.",
+                ", or give the project's name; IWorkerPool.Workers lists the keys in use.",
                 nameof(key));
         }
 
-        return _slots.Of(key).GetChangeToken();
+        return GetKey(key);
     }
-
-    // A key in use or one that names a worker is taken as it is; anything else is a project's name (or path), or an error.
-    private string KeyOf(string keyOrProject) =>
-        _slots.TryGet(keyOrProject, out _) || _slots.NamesAWorker(keyOrProject) ? keyOrProject : GetKey(keyOrProject);
 
     public async Task RecycleAsync(string key, string reason = WorkerRecycleReasons.Manual, CancellationToken cancellationToken = default)
     {

@@ -46,7 +46,7 @@ public sealed class ProjectChurnTests : IDisposable
             }
 
             var stopped = Task.WhenAll(names.Select(name => host.Logs.WaitForAsync(
-                e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped && e.Message.Contains($"/{name} #", StringComparison.Ordinal))));
+                e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped && e.Message.Contains($"worker {name} #", StringComparison.Ordinal))));
             foreach (var name in names)
             {
                 Directory.Delete(Path.Combine(_projects.Path, name), recursive: true);
