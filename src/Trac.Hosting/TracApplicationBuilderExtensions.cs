@@ -1,4 +1,9 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Trac.Hosting.Environments;
 using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting;
 using Trac.Hosting.Common;
@@ -76,7 +81,9 @@ public static class TracApplicationBuilderExtensions
                 "UseTrac() was already called on this application. Describe the whole Trac pipeline in one UseTrac(...) call.");
         }
 
-        var builder = new TracPipelineBuilder(app);
+        // Built on a branch, so that requests under Trac:Environment:HostPaths can go around it.
+        var branch = app.New();
+        var builder = new TracPipelineBuilder(branch);
         configure(builder);
 
         var continues = !builder.HasDispatch;
@@ -89,6 +96,20 @@ public static class TracApplicationBuilderExtensions
 
         builder.Build();
         app.Properties[UseTracKey] = true;
+        app.Use(next =>
+        {
+            branch.Run(next);
+            var trac = branch.Build();
+            var environment = builder.Environment;
+            if (builder.HasDispatch)
+            {
+                WarnAboutUnreachableEndpoints(app, environment);
+            }
+
+            return environment is not { HostPaths.Length: > 0 }
+                ? trac
+                : context => environment.IsHostPath(context.Request.Path) ? next(context) : trac(context);
+        });
 
         if (continues && app.Properties.ContainsKey(GlobalEndpointRouteBuilderKey))
         {
@@ -97,5 +118,43 @@ public static class TracApplicationBuilderExtensions
         }
 
         return app;
+    }
+
+    // Endpoints the host mapped (they are all mapped by the time the pipeline is built) that a terminal Dispatch hides.
+    private static void WarnAboutUnreachableEndpoints(IApplicationBuilder app, EnvironmentSettings? environment)
+    {
+        if (!app.Properties.TryGetValue(GlobalEndpointRouteBuilderKey, out var value) || value is not IEndpointRouteBuilder routes)
+        {
+            return;
+        }
+
+        var unreachable = routes.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
+            .Where(e => environment?.IsHostPath(LiteralPrefix(e.RoutePattern)) != true)
+            .Select(e => e.RoutePattern.RawText ?? e.DisplayName ?? "?")
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (unreachable.Count > 0)
+        {
+            var logger = app.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Trac.Hosting") ?? NullLogger.Instance;
+            var hostPaths = environment is { HostPaths.Length: > 0 } e ? string.Join(", ", e.HostPaths.Select(p => p.Value)) : "none";
+            EnvironmentLog.UnreachableEndpoints(logger, hostPaths, string.Join(", ", unreachable));
+        }
+    }
+
+    // The leading literal segments of a route: /healthz/{check} gives /healthz.
+    private static PathString LiteralPrefix(RoutePattern pattern)
+    {
+        var prefix = PathString.Empty;
+        foreach (var segment in pattern.PathSegments)
+        {
+            if (segment.Parts is not [RoutePatternLiteralPart literal])
+            {
+                break;
+            }
+
+            prefix = prefix.Add("/" + literal.Content);
+        }
+
+        return prefix;
     }
 }

@@ -38,6 +38,9 @@ public sealed class TracPipelineBuilder
 
     internal bool HasDispatch => _stages.Contains(TracStage.Dispatch);
 
+    /// <summary>Gets the settings environment resolution was built with (its host paths), once built.</summary>
+    internal EnvironmentSettings? Environment { get; private set; }
+
     /// <summary>
     /// Adds environment resolution: the request's Trac environment (project) becomes available through
     /// <c>HttpContext.GetTracEnvironment()</c>, unknown projects get <c>404 Environment not found</c>, a request for
@@ -224,6 +227,8 @@ public sealed class TracPipelineBuilder
         {
             apply(context);
         }
+
+        Environment = context.Find<EnvironmentSettings>();
     }
 
     /// <summary>Adds a stage after checking its place: once, in order, after the stages it needs.</summary>

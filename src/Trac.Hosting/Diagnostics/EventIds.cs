@@ -7,6 +7,7 @@ namespace Trac.Hosting.Diagnostics;
 internal static class EventIds
 {
     public const int RoutingBeforeTrac = 100;
+    public const int UnreachableEndpoints = 101;
 
     public const int EnvironmentNotFound = 200;
     public const int EnvironmentOpenFailed = 201;

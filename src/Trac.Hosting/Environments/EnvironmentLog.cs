@@ -9,6 +9,13 @@ namespace Trac.Hosting.Environments;
 /// </summary>
 internal static partial class EnvironmentLog
 {
+    [LoggerMessage(EventIds.UnreachableEndpoints, LogLevel.Warning,
+        "These endpoints can never be reached: the Trac pipeline ends with Dispatch, which answers every request outside " +
+        "Trac:Environment:HostPaths ({HostPaths}). Add their paths to Trac:Environment:HostPaths for the host to serve them, " +
+        "or map them for projects without Dispatch: {Endpoints}",
+        EventName = nameof(EventIds.UnreachableEndpoints))]
+    public static partial void UnreachableEndpoints(ILogger logger, string hostPaths, string endpoints);
+
     [LoggerMessage(EventIds.RoutingBeforeTrac, LogLevel.Warning,
         "An endpoint was selected before UseTrac moved the environment name into PathBase, so routing saw the path with the environment name in it. Call UseTrac() before UseRouting().",
         EventName = nameof(EventIds.RoutingBeforeTrac))]

@@ -119,6 +119,15 @@ public sealed class EnvironmentOptions
     /// (<c>IHostEnvironment.IsDevelopment()</c>).</value>
     public bool? ShowServerPaths { get; set; }
 
+    /// <summary>
+    /// Gets the host's own paths (health checks, metrics, an admin page), which the Trac pipeline leaves alone:
+    /// requests under them (<c>/healthz</c>, <c>/healthz/ready</c>) skip every Trac stage and the dispatch, and go on
+    /// to the rest of the host pipeline with their path unchanged, so <c>app.MapHealthChecks("/healthz")</c> answers
+    /// there whatever the mode. Compared case-insensitively.
+    /// </summary>
+    /// <value>Empty: every request is Trac's.</value>
+    public IList<string> HostPaths { get; } = new List<string>();
+
     internal EnvironmentOptions Clone()
     {
         var clone = new EnvironmentOptions
@@ -135,6 +144,7 @@ public sealed class EnvironmentOptions
             ShowServerPaths = ShowServerPaths,
         };
         Lists.CopyTo(Paths, clone.Paths);
+        Lists.CopyTo(HostPaths, clone.HostPaths);
         return clone;
     }
 }

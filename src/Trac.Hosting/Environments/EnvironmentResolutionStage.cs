@@ -45,5 +45,6 @@ internal sealed class EnvironmentResolutionStage(EnvironmentOptions configured, 
         context.Owner.Own(index);
         context.App.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
         context.Provide(catalog);
+        context.Provide(settings);
     }
 }

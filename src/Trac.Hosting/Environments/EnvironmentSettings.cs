@@ -30,6 +30,9 @@ internal sealed class EnvironmentSettings
     /// <summary>Gets the required path prefix, without a trailing slash; empty when none.</summary>
     public PathString BasePath { get; private init; }
 
+    /// <summary>Gets the host's own paths, which the Trac pipeline leaves alone.</summary>
+    public PathString[] HostPaths { get; private init; } = [];
+
     /// <summary>Gets the interval of the listing re-scan and of retries of failed environments; zero when off.</summary>
     public TimeSpan RescanInterval { get; private init; }
 
@@ -119,13 +122,37 @@ internal sealed class EnvironmentSettings
             Selector = options.Selector,
             UsePollingFileWatcher = polling,
             ShowServerPaths = options.ShowServerPaths,
+            HostPaths = options.HostPaths.Where(h => !string.IsNullOrWhiteSpace(h)).Select(h => new PathString(h.Trim().TrimEnd('/'))).ToArray(),
         };
+    }
+
+    /// <summary>Returns whether <paramref name="path"/> is under one of <see cref="HostPaths"/>.</summary>
+    public bool IsHostPath(PathString path)
+    {
+        foreach (var hostPath in HostPaths)
+        {
+            if (path.StartsWithSegments(hostPath, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Returns the problems of <paramref name="options"/> that are visible without the file system.</summary>
     public static List<string> Validate(EnvironmentOptions options)
     {
         var errors = new List<string>();
+        foreach (var hostPath in options.HostPaths.Where(h => !string.IsNullOrWhiteSpace(h)).Select(h => h.Trim()))
+        {
+            if (hostPath[0] != '/' || hostPath.TrimEnd('/').Length == 0 || hostPath.IndexOfAny(['?', '#']) >= 0)
+            {
+                errors.Add($"Trac:Environment:HostPaths '{hostPath}' is not a host path: it must start with '/', name something below '/' " +
+                    "and hold no query or fragment, such as '/healthz'.");
+            }
+        }
+
         if (NullIfEmpty(options.BaseUrl) is { } url && ParseBaseUrl(url) is null)
         {
             errors.Add($"Trac:Environment:BaseUrl '{url}' is not an absolute http or https URL without query or fragment. " +
