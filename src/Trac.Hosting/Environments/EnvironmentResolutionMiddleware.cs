@@ -87,7 +87,7 @@ internal sealed class EnvironmentResolutionMiddleware
                 EnvironmentLog.EnvironmentSelectionMissing(_logger, value);
             }
 
-            return TracResponses.WriteTracErrorAsync(context, EnvironmentSettings.MissingOptionsMessage);
+            return TracResponses.WriteTracErrorAsync(context, TracErrors.EnvironmentNotConfigured, EnvironmentSettings.MissingOptionsMessage);
         }
         else
         {
@@ -120,7 +120,7 @@ internal sealed class EnvironmentResolutionMiddleware
         if (state.Environment is not { } environment)
         {
             EnvironmentLog.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
-            return TracResponses.WriteTracErrorAsync(context, state.ErrorFor(_showServerPaths)!);
+            return TracResponses.WriteTracErrorAsync(context, TracErrors.EnvironmentUnavailable, state.ErrorFor(_showServerPaths)!);
         }
 
         // The same request as the slot's previous one (a client polling, a health probe) reuses its feature and its

@@ -75,13 +75,13 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         if (realm is null)
         {
             logins.WarnNoFile(_context.GetTracEnvironment()?.Name ?? LoginOptions.AnyProject);
-            return TracResponses.WriteTracErrorAsync(_context, TracResponses.LoginUnavailable);
+            return TracResponses.WriteTracErrorAsync(_context, TracErrors.LoginUnavailable, TracResponses.LoginUnavailable);
         }
 
         if (_malformed is { } reason)
         {
             // A fixed text per reason: nothing of the client's header is repeated.
-            return TracResponses.WriteAsync(_context, StatusCodes.Status400BadRequest, "text/plain; charset=utf-8",
+            return TracResponses.WriteErrorAsync(_context, StatusCodes.Status400BadRequest, TracErrors.CredentialsMalformed,
                 Encoding.UTF8.GetBytes($"Bad Request: {reason}."));
         }
 
@@ -90,19 +90,19 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
         {
             var seconds = (long)Math.Ceiling(logins.Throttle.Period.TotalSeconds);
             headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return TracResponses.WriteAsync(_context, StatusCodes.Status429TooManyRequests, "text/plain; charset=utf-8",
+            return TracResponses.WriteErrorAsync(_context, StatusCodes.Status429TooManyRequests, TracErrors.TooManyFailedLogins,
                 Encoding.UTF8.GetBytes($"Too Many Requests: too many failed logins; try again in {seconds} seconds."));
         }
 
         headers.WWWAuthenticate = realm.File.IsDigest
             ? $"Digest realm=\"{realm.Realm}\", qop=\"auth\", algorithm=MD5, nonce=\"{logins.Nonces.Create()}\"{(_stale ? ", stale=true" : string.Empty)}"
             : $"Basic realm=\"{realm.Realm}\", charset=\"UTF-8\"";
-        return TracResponses.WriteAsync(_context, StatusCodes.Status401Unauthorized, "text/plain; charset=utf-8", s_unauthorizedBody);
+        return TracResponses.WriteErrorAsync(_context, StatusCodes.Status401Unauthorized, TracErrors.LoginRequired, s_unauthorizedBody);
     }
 
     public Task ForbidAsync(AuthenticationProperties? properties) =>
         _context.Response.HasStarted ? Task.CompletedTask :
-        TracResponses.WriteAsync(_context, StatusCodes.Status403Forbidden, "text/plain; charset=utf-8", s_forbiddenBody);
+        TracResponses.WriteErrorAsync(_context, StatusCodes.Status403Forbidden, TracErrors.Forbidden, s_forbiddenBody);
 
     private AuthenticateResult Check(LoginRealm realm, string header)
     {

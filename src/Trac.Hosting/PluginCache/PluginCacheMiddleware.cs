@@ -47,7 +47,7 @@ internal sealed class PluginCacheMiddleware
 
         if (state is null)
         {
-            await TracResponses.WriteTracErrorAsync(context, _showServerPaths ? error! : PublicError(environment));
+            await TracResponses.WriteTracErrorAsync(context, TracErrors.PluginCacheUnavailable, _showServerPaths ? error! : PublicError(environment));
             return;
         }
 

@@ -108,10 +108,10 @@ internal sealed class RemoteUserMiddleware
                     return AcceptAsync(context, _accepted.Add(source, raw, result.Name!));
                 case RemoteUserOutcome.Malformed:
                     _refusals.Record(source, result, raw);
-                    return TracResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "text/plain; charset=utf-8", s_malformedBody);
+                    return TracResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, TracErrors.RemoteUserMalformed, s_malformedBody);
                 case RemoteUserOutcome.Refused:
                     _refusals.Record(source, result, raw);
-                    return TracResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "text/plain; charset=utf-8", s_refusedBody);
+                    return TracResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, TracErrors.RemoteUserRefused, s_refusedBody);
                 default:
                     // Empty or anonymous: not a user (the seeds' IIS fix); the next source may still have one.
                     continue;
@@ -263,7 +263,7 @@ internal sealed class RemoteUserMiddleware
                 RemoteUserLog.LoginWithoutAuthentication(_logger, LogText.Escape(context.Request.Path.Value ?? string.Empty));
             }
 
-            await TracResponses.WriteTracErrorAsync(context, TracResponses.LoginUnavailable);
+            await TracResponses.WriteTracErrorAsync(context, TracErrors.LoginUnavailable, TracResponses.LoginUnavailable);
             return;
         }
 

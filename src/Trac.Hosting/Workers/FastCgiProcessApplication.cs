@@ -160,7 +160,7 @@ internal sealed class FastCgiProcessApplication : IWorkerApplication
                 if (!response.HasStarted)
                 {
                     response.Headers.Clear();
-                    await TracResponses.WriteAsync(context, StatusCodes.Status502BadGateway, "text/plain; charset=utf-8", s_badGateway);
+                    await TracResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, TracErrors.BadGateway, s_badGateway);
                     return;
                 }
 

@@ -93,6 +93,6 @@ internal sealed class WorkerMiddleware
     {
         _metrics.RejectedRequests.Add(1);
         context.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return TracResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "text/plain; charset=utf-8", System.Text.Encoding.UTF8.GetBytes(message));
+        return TracResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, TracErrors.WorkerUnavailable, System.Text.Encoding.UTF8.GetBytes(message));
     }
 }
