@@ -22,6 +22,7 @@ public sealed class TracConfigurationCheckTests : IDisposable
     [InlineData("Trac:Workers:MaxRequest", "5", "Trac:Workers:MaxRequest is not an option; did you mean MaxRequests?")]
     [InlineData("Trac:Enviroment:Path", "/srv/trac", "Trac:Enviroment is not an option; did you mean Environment?")]
     [InlineData("Trac:Login:Files:*:Pth", "/srv/htpasswd", "Trac:Login:Files:*:Pth is not an option; did you mean Path?")]
+    [InlineData("Trac:RemoteUser:KnownNetworks:0", "10.0.0.0/8", "Trac:RemoteUser:KnownNetworks is not an option; did you mean KnownIPNetworks?")]
     [InlineData("Trac:Workers:Frobnicate", "1", "Trac:Workers:Frobnicate is not an option; the options here are ")]
     [InlineData("Trac:Workers:DrainTimeout", "30", "Trac:Workers:DrainTimeout '30' is a bare number, which would be read as days; write a duration such as '00:00:30'")]
     [InlineData("Trac:Workers:DrainTimeout", "30s", "Trac:Workers:DrainTimeout '30s' is not a duration; write one such as '00:00:30'")]

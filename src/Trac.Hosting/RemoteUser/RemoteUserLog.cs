@@ -32,7 +32,7 @@ internal static partial class RemoteUserLog
     public static partial void LoginWithoutAuthentication(ILogger logger, string path);
 
     [LoggerMessage(EventIds.HeaderSourceTrustsNoProxy, LogLevel.Warning,
-        "The remote user may come from the {Header} header, but no proxy is trusted (Trac:RemoteUser:KnownProxies, KnownNetworks), " +
+        "The remote user may come from the {Header} header, but no proxy is trusted (Trac:RemoteUser:KnownProxies, KnownIPNetworks), " +
         "so the header is ignored and removed from every request.",
         EventName = nameof(EventIds.HeaderSourceTrustsNoProxy))]
     public static partial void HeaderSourceTrustsNoProxy(ILogger logger, string header);

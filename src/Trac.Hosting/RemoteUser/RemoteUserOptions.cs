@@ -33,9 +33,12 @@ public sealed class RemoteUserOptions
     /// <value>Empty: no proxy is trusted until one is configured.</value>
     public IList<string> KnownProxies { get; } = new List<string>();
 
-    /// <summary>Gets the networks, in CIDR notation such as <c>10.0.0.0/8</c>, whose proxies are trusted.</summary>
+    /// <summary>
+    /// Gets the networks, in CIDR notation such as <c>10.0.0.0/8</c>, whose proxies are trusted (named as .NET 10's
+    /// <c>ForwardedHeadersOptions.KnownIPNetworks</c>).
+    /// </summary>
     /// <value>Empty.</value>
-    public IList<string> KnownNetworks { get; } = new List<string>();
+    public IList<string> KnownIPNetworks { get; } = new List<string>();
 
     /// <summary>
     /// Gets or sets a value indicating whether a Windows domain is cut off: <c>CORP\alice</c> becomes
@@ -101,7 +104,7 @@ public sealed class RemoteUserOptions
         };
         Lists.CopyTo(Sources, clone.Sources);
         Lists.CopyTo(KnownProxies, clone.KnownProxies);
-        Lists.CopyTo(KnownNetworks, clone.KnownNetworks);
+        Lists.CopyTo(KnownIPNetworks, clone.KnownIPNetworks);
         Lists.CopyTo(LocalRealms, clone.LocalRealms);
         Lists.CopyTo(LocalDomains, clone.LocalDomains);
         Lists.CopyTo(LoginPaths, clone.LoginPaths);
@@ -112,7 +115,7 @@ public sealed class RemoteUserOptions
     internal bool IsDefault()
     {
         var defaults = new RemoteUserOptions();
-        return Sources.Count == 0 && KnownProxies.Count == 0 && KnownNetworks.Count == 0 && LocalRealms.Count == 0 &&
+        return Sources.Count == 0 && KnownProxies.Count == 0 && KnownIPNetworks.Count == 0 && LocalRealms.Count == 0 &&
             LocalDomains.Count == 0 && LoginPaths.Count == 0 && HeaderName == defaults.HeaderName &&
             StripDomain == defaults.StripDomain && Case == defaults.Case && MaxLength == defaults.MaxLength &&
             AllowMachineAccounts == defaults.AllowMachineAccounts && ChallengeLoginPaths == defaults.ChallengeLoginPaths;

@@ -54,7 +54,7 @@ internal sealed class RemoteUserSettings
             UsesHeader = sources.Contains(RemoteUserSource.Header),
             Proxies = new TrustedProxies(
                 options.KnownProxies.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => IPAddress.Parse(p.Trim())),
-                options.KnownNetworks.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => IPNetwork.Parse(n.Trim()))),
+                options.KnownIPNetworks.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => IPNetwork.Parse(n.Trim()))),
             Normalizer = RemoteUserNormalizer.Create(options),
             LoginPaths = options.ChallengeLoginPaths ? loginPaths.Select(p => new PathString(p.TrimEnd('/') is { Length: > 0 } t ? t : "/")).ToArray() : [],
         };
@@ -79,9 +79,9 @@ internal sealed class RemoteUserSettings
             errors.Add($"Trac:RemoteUser:KnownProxies '{proxy}' is not an IP address. Use an address such as '127.0.0.1' or '::1'.");
         }
 
-        foreach (var network in options.KnownNetworks.Where(n => !string.IsNullOrWhiteSpace(n) && !IPNetwork.TryParse(n.Trim(), out _)))
+        foreach (var network in options.KnownIPNetworks.Where(n => !string.IsNullOrWhiteSpace(n) && !IPNetwork.TryParse(n.Trim(), out _)))
         {
-            errors.Add($"Trac:RemoteUser:KnownNetworks '{network}' is not a network in CIDR notation. Use a value such as '10.0.0.0/8'.");
+            errors.Add($"Trac:RemoteUser:KnownIPNetworks '{network}' is not a network in CIDR notation. Use a value such as '10.0.0.0/8'.");
         }
 
         if (options.MaxLength < 1)

@@ -120,9 +120,9 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
     [InlineData("10.1.2.3", true)]
     [InlineData("::ffff:10.1.2.3", true)]
     [InlineData("11.0.0.1", false)]
-    public async Task KnownNetworks_AreTrusted(string peer, bool trusted)
+    public async Task KnownIPNetworks_AreTrusted(string peer, bool trusted)
     {
-        await using var host = await Host(o => o.KnownNetworks.Add("10.0.0.0/8")).StartAsync();
+        await using var host = await Host(o => o.KnownIPNetworks.Add("10.0.0.0/8")).StartAsync();
 
         var body = await BodyAsync(host.Request("alpha", "/wiki").FromPeer(peer).WithHeader("X-Remote-User", "admin"));
 
@@ -139,7 +139,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
                 // A forwarded-headers set-up that trusts every peer: RemoteIpAddress becomes 127.0.0.1 from the client's header.
                 var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor };
                 options.KnownProxies.Clear();
-                ClearKnownNetworks(options);
+                ClearKnownIPNetworks(options);
                 app.UseForwardedHeaders(options);
             })
             .StartAsync();
@@ -299,7 +299,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
 
     [Theory]
     [InlineData("KnownProxies", "not-an-ip", "Trac:RemoteUser:KnownProxies 'not-an-ip' is not an IP address")]
-    [InlineData("KnownNetworks", "10.0.0.0/99", "Trac:RemoteUser:KnownNetworks '10.0.0.0/99' is not a network")]
+    [InlineData("KnownIPNetworks", "10.0.0.0/99", "Trac:RemoteUser:KnownIPNetworks '10.0.0.0/99' is not a network")]
     [InlineData("LoginPaths", "login", "Trac:RemoteUser:LoginPaths 'login' must start with '/'")]
     [InlineData("HeaderName", "X Remote", "Trac:RemoteUser:HeaderName 'X Remote' is not a header name")]
     public async Task InvalidOptions_FailAtStartUpNamingTheKey(string key, string value, string message)
@@ -447,7 +447,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
             ["Trac:RemoteUser:Sources:1"] = "Header",
             ["Trac:RemoteUser:HeaderName"] = "X-User",
             ["Trac:RemoteUser:KnownProxies:0"] = "10.0.0.1",
-            ["Trac:RemoteUser:KnownNetworks:0"] = "10.1.0.0/16",
+            ["Trac:RemoteUser:KnownIPNetworks:0"] = "10.1.0.0/16",
             ["Trac:RemoteUser:StripDomain"] = "false",
             ["Trac:RemoteUser:LocalDomains:0"] = "CORP",
             ["Trac:RemoteUser:LocalRealms:0"] = "CORP.EXAMPLE.COM",
@@ -464,7 +464,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         Assert.Equal([RemoteUserSource.ServerVariable, RemoteUserSource.Header], options.Sources);
         Assert.Equal("X-User", options.HeaderName);
         Assert.Equal(["10.0.0.1"], options.KnownProxies);
-        Assert.Equal(["10.1.0.0/16"], options.KnownNetworks);
+        Assert.Equal(["10.1.0.0/16"], options.KnownIPNetworks);
         Assert.False(options.StripDomain);
         Assert.Equal(["CORP"], options.LocalDomains);
         Assert.Equal(["CORP.EXAMPLE.COM"], options.LocalRealms);
@@ -494,10 +494,10 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         public override bool IsInRole(string role) => role == group;
     }
 
-    private static void ClearKnownNetworks(ForwardedHeadersOptions options)
+    private static void ClearKnownIPNetworks(ForwardedHeadersOptions options)
     {
-#pragma warning disable ASPDEPR005 // KnownNetworks is obsolete in favour of KnownIPNetworks on .NET 10.
-        options.KnownNetworks.Clear();
+#pragma warning disable ASPDEPR005 // KnownIPNetworks is obsolete in favour of KnownIPNetworks on .NET 10.
+        options.KnownIPNetworks.Clear();
 #pragma warning restore ASPDEPR005
         options.KnownIPNetworks.Clear();
     }
