@@ -84,18 +84,17 @@ internal sealed class PasswordFile : IDisposable
             throw new InvalidDataException($"the file is {large.Length} bytes; a password file of more than {MaxLength} bytes is not read");
         }
 
-        var lines = File.ReadAllLines(Path);
         IReadOnlyList<PasswordFileProblem> problems;
         int users;
         object content;
         if (IsDigest)
         {
-            var digest = HtdigestFile.Parse(Path, lines);
+            var digest = HtdigestFile.Load(Path);
             (content, problems, users) = (digest, digest.Problems, digest.Users.Count);
         }
         else
         {
-            var basic = HtpasswdFile.Parse(Path, lines);
+            var basic = HtpasswdFile.Load(Path);
             (content, problems, users) = (basic, basic.Problems, basic.Users.Count);
         }
 
