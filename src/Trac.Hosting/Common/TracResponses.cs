@@ -34,7 +34,7 @@ internal static class TracResponses
     public static Task WriteTracErrorAsync(HttpContext context, string type, string message) =>
         WantsProblemDetails(context) is { } problems
             ? WriteProblemAsync(context, problems, StatusCodes.Status500InternalServerError, type, message, null)
-            : WriteAsync(context, StatusCodes.Status500InternalServerError, TextPlain, Encoding.UTF8.GetBytes("Trac Error\n\nTracError: " + message));
+            : WriteAsync(context, StatusCodes.Status500InternalServerError, TextPlain, TracErrorBody(message));
 
     /// <summary>Writes an error whose plain-text body is <paramref name="text"/> (UTF-8), or its problem details.</summary>
     public static Task WriteErrorAsync(HttpContext context, int statusCode, string type, byte[] text) =>
@@ -50,6 +50,8 @@ internal static class TracResponses
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }
+
+    private static byte[] TracErrorBody(string message) => Encoding.UTF8.GetBytes("Trac Error\n\nTracError: " + message);
 
     // Only for a client that asks for JSON: a browser's Accept (text/html, */*) keeps the plain text.
     private static IProblemDetailsService? WantsProblemDetails(HttpContext context)
@@ -79,7 +81,7 @@ internal static class TracResponses
         };
         if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
         {
-            await WriteAsync(context, statusCode, TextPlain, text ?? Encoding.UTF8.GetBytes("Trac Error\n\nTracError: " + message));
+            await WriteAsync(context, statusCode, TextPlain, text ?? TracErrorBody(message));
         }
     }
 }
