@@ -6,14 +6,16 @@
 #   mod_wsgi   Apache 2 + mod_wsgi, daemon mode as Trac's mod_wsgi guide sets it up for several projects
 #              (WSGIDaemonProcess trac threads=10 maximum-requests=50, TRAC_ENV_PARENT_DIR);
 #   hosting    samples/TracFastCgi (Trac.Hosting, Trac as FastCGI worker processes) with
-#              Trac:Workers:MaxRequests=500 and with MaxRequests=0 (no recycling), plus a 1-connection run.
+#              Trac:Workers:MaxRequests=500 and with MaxRequests=0 (no recycling), plus a 1-connection run;
+#   cold start the sample launched afresh, its four projects' first pages with and without Trac:Workers:Preload.
 #
 # Every server run: a warm-up of WARMUP, then the measured wrk run of DURATION
 # (wrk -t$THREADS -c$CONNECTIONS --latency -s projects.lua, the path rotating over the four projects).
 # Prints a summary table and the ratios with their targets at the end.
 #
 # Settings (environment variables): DURATION (60s), WARMUP (10s), CONNECTIONS (16), THREADS (2),
-# SKIP_LIMIT (0), SKIP_MODWSGI (0), SKIP_HOSTING (0), TRAC_PYTHON (python3), MAX_REQUESTS (500, the recycling run),
+# SKIP_LIMIT (0), SKIP_MODWSGI (0), SKIP_HOSTING (0), SKIP_LOAD (0: the wrk runs of Trac.Hosting), SKIP_COLDSTART (0),
+# COLDSTART_RUNS (3), TRAC_PYTHON (python3), MAX_REQUESTS (500, the recycling run),
 # MODWSGI_OPTIONS (extra WSGIDaemonProcess options, e.g. "graceful-timeout=0"), APACHE_USER (www-data, when root),
 # HOSTING_ARGS (extra command-line arguments for the sample), WRK_TIMEOUT (wrk's own default: 2s; a request
 # slower than that is a socket error "timeout", counted as failed), KEEP_LOGS (0; 1 copies the logs to ./trac-bench-logs).
@@ -26,6 +28,9 @@ THREADS=${THREADS:-2}
 SKIP_LIMIT=${SKIP_LIMIT:-0}
 SKIP_MODWSGI=${SKIP_MODWSGI:-0}
 SKIP_HOSTING=${SKIP_HOSTING:-0}
+SKIP_LOAD=${SKIP_LOAD:-0}
+SKIP_COLDSTART=${SKIP_COLDSTART:-0}
+COLDSTART_RUNS=${COLDSTART_RUNS:-3}
 MAX_REQUESTS=${MAX_REQUESTS:-500}
 MODWSGI_OPTIONS=${MODWSGI_OPTIONS:-}
 APACHE_USER=${APACHE_USER:-www-data}
@@ -208,7 +213,7 @@ window_end() { # window_end NAME SERVER_TICKS: sets OTHER[NAME]
 }
 
 # Results, by run name.
-declare -A RPS P50 P99 FAILED RECYCLES CPU REQS LABEL OTHER
+declare -A RPS P50 P99 FAILED RECYCLES CPU REQS LABEL OTHER COLD
 order=()
 
 # wrk_run NAME URL THREADS CONNECTIONS DURATION: runs wrk and records requests/s, p50, p99, failures, requests.
@@ -417,25 +422,102 @@ if [ "$SKIP_HOSTING" != 1 ]; then
     log "$name: ${RECYCLES[$name]} worker recycles in the window ($(grep -c 'Started worker' <<<"$window" || true) workers started), CPU $(awk -v a="$cpu0" -v b="$cpu1" -v t="$clk_tck" 'BEGIN { printf "%.1f", (b - a) / t }') s = ${CPU[$name]} s per 1000 requests"
   }
 
-  host_start recycling "$MAX_REQUESTS"
-  wrk_run recycling-warmup "$host_url" "$THREADS" "$CONNECTIONS" "$WARMUP"
-  host_measure recycling "$THREADS" "$CONNECTIONS"
-  LABEL[recycling]="Trac.Hosting, MaxRequests=$MAX_REQUESTS"
-  stop_tree "$host_pid"
-  forget "$host_pid"
-  server_log=""
+  if [ "$SKIP_LOAD" != 1 ]; then
+    host_start recycling "$MAX_REQUESTS"
+    wrk_run recycling-warmup "$host_url" "$THREADS" "$CONNECTIONS" "$WARMUP"
+    host_measure recycling "$THREADS" "$CONNECTIONS"
+    LABEL[recycling]="Trac.Hosting, MaxRequests=$MAX_REQUESTS"
+    stop_tree "$host_pid"
+    forget "$host_pid"
+    server_log=""
 
-  host_start steady 0
-  wrk_run steady-warmup "$host_url" "$THREADS" "$CONNECTIONS" "$WARMUP"
-  host_measure steady "$THREADS" "$CONNECTIONS"
-  LABEL[steady]="Trac.Hosting, no recycling"
-  wrk_run single-warmup "$host_url" 1 1 "$WARMUP"
-  host_measure single 1 1
-  LABEL[single]="Trac.Hosting, no recycling, 1 connection"
-  stop_tree "$host_pid"
-  forget "$host_pid"
-  server_log=""
-  order+=(recycling steady single)
+    host_start steady 0
+    wrk_run steady-warmup "$host_url" "$THREADS" "$CONNECTIONS" "$WARMUP"
+    host_measure steady "$THREADS" "$CONNECTIONS"
+    LABEL[steady]="Trac.Hosting, no recycling"
+    wrk_run single-warmup "$host_url" 1 1 "$WARMUP"
+    host_measure single 1 1
+    LABEL[single]="Trac.Hosting, no recycling, 1 connection"
+    stop_tree "$host_pid"
+    forget "$host_pid"
+    server_log=""
+    order+=(recycling steady single)
+  fi
+
+  # --- cold start: a fresh host, its four projects' first pages, with and without Trac:Workers:Preload -------------
+  # cold_run MODE: MODE is cold (the sample without Preload: each project's first request starts its Trac process),
+  # at-once (Preload, the requests sent as soon as the host answers) or healthy (Preload, the requests sent once
+  # /healthz says Healthy). Appends "ready_s healthy_s first_max_s all_s" to $work/coldstart-MODE: seconds from launch
+  # until the host answered /healthz at all, until it said Healthy, the slowest of the four first pages (from when
+  # they were sent), and from launch until all four had answered.
+  cold_run() {
+    local mode=$1 app="$work/app" port t0 t_ready t_healthy t_sent t_all p body python_args=()
+    if [ "$mode" = cold ]; then
+      app="$work/app-nopreload"
+    fi
+    if [ "$trac_on_path" = 0 ]; then
+      python_args=("--Trac:Python:PythonPath:0=$trac_src")
+    fi
+    port=$(free_port)
+    t0=$(date +%s.%N)
+    dotnet "$app/TracFastCgi.dll" --urls "http://127.0.0.1:$port" --Trac:Environment:ParentDirectory="$envs" \
+      --Trac:Python:Python="$PY" "${python_args[@]}" --Logging:LogLevel:Default=Warning >"$work/cold-$mode.out" 2>&1 &
+    host_pid=$!
+    pids+=("$host_pid")
+    server_log="$work/cold-$mode.out"
+    until body=$(curl -s -m 30 "http://127.0.0.1:$port/healthz"); do
+      kill -0 "$host_pid" 2>/dev/null || { echo "TracFastCgi exited:" >&2; cat "$server_log" >&2; exit 1; }
+      sleep 0.02
+    done
+    t_ready=$(date +%s.%N)
+    t_healthy=""
+    if [ "$mode" = healthy ]; then
+      while [ "$body" != Healthy ]; do
+        sleep 0.02
+        body=$(curl -s -m 30 "http://127.0.0.1:$port/healthz" || true)
+      done
+      t_healthy=$(date +%s.%N)
+    elif [ "$mode" = cold ] && [ "$body" = Healthy ]; then
+      t_healthy=$t_ready
+    fi
+    t_sent=$(date +%s.%N)
+    for p in "${PROJECTS[@]}"; do
+      curl -s -o /dev/null -m 60 -w '%{http_code} %{time_total}\n' "http://127.0.0.1:$port/$p/wiki/WikiStart" >"$work/cold-$mode-$p" &
+    done
+    wait_curls
+    t_all=$(date +%s.%N)
+    for p in "${PROJECTS[@]}"; do
+      [ "$(cut -d' ' -f1 <"$work/cold-$mode-$p")" = 200 ] || { echo "cold start ($mode): /$p answered $(cat "$work/cold-$mode-$p")" >&2; exit 1; }
+    done
+    awk -v t0="$t0" -v r="$t_ready" -v h="$t_healthy" -v s="$t_sent" -v a="$t_all" -v first="$(cat "$work"/cold-"$mode"-p* | sort -k2 -n | tail -1 | cut -d' ' -f2)" \
+      'BEGIN { printf "%.3f %s %.3f %.3f\n", r - t0, (h == "" ? "-" : sprintf("%.3f", h - t0)), first, a - t0 }' >>"$work/coldstart-$mode"
+    stop_tree "$host_pid"
+    forget "$host_pid"
+    server_log=""
+  }
+  wait_curls() { # waits for the background curls of cold_run (not for the host)
+    local job
+    for job in $(jobs -p); do
+      [ "$job" = "$host_pid" ] || in_pids "$job" || wait "$job" || true
+    done
+  }
+  in_pids() { local p; for p in "${pids[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+
+  if [ "$SKIP_COLDSTART" != 1 ]; then
+    cp -r "$work/app" "$work/app-nopreload"
+    sed -i '/"Preload"/d' "$work/app-nopreload/appsettings.json"
+    log "cold start: $COLDSTART_RUNS launches each without Preload, with Preload (requests at once), with Preload (requests once healthy)"
+    for i in $(seq 1 "$COLDSTART_RUNS"); do
+      for mode in cold at-once healthy; do
+        cold_run "$mode"
+      done
+    done
+    for mode in cold at-once healthy; do
+      COLD[$mode]=$(awk '{ r += $1; if ($2 != "-") { h += $2; nh++ }; f += $3; a += $4; n++ }
+        END { printf "%.2f %s %.2f %.2f", r / n, (nh ? sprintf("%.2f", h / nh) : "-"), f / n, a / n }' "$work/coldstart-$mode")
+      log "cold start ($mode): $(cat "$work/coldstart-$mode" | tr '\n' ';')"
+    done
+  fi
 fi
 
 # --- summary --------------------------------------------------------------------------------------------------------
@@ -449,6 +531,21 @@ done
 echo "(direct rows: latency per dispatch_request call; other rows: per HTTP request. other CPU: cores used during the"
 echo " window by processes that are not part of the run - another job on this machine makes the run's numbers unreliable)"
 echo
+
+if [ -n "${COLD[cold]:-}" ]; then
+  echo "Cold start, ${#PROJECTS[@]} projects requested at once, mean of $COLDSTART_RUNS launches (seconds from launch; first page: from when it was sent)"
+  printf '%-44s %14s %10s %16s %14s\n' "configuration" "host answers" "healthy" "slowest 1st page" "all 4 served"
+  for mode in cold at-once healthy; do
+    read -r c_ready c_healthy c_first c_all <<<"${COLD[$mode]}"
+    case $mode in
+      cold) c_label="no Preload" ;;
+      at-once) c_label="Preload *, requests when the host answers" ;;
+      healthy) c_label="Preload *, requests once /healthz is Healthy" ;;
+    esac
+    printf '%-44s %14s %10s %16s %14s\n' "$c_label" "$c_ready" "$c_healthy" "$c_first" "$c_all"
+  done
+  echo
+fi
 
 # ratio LABEL A B TARGET: prints A/B against the target (">=0.92", "<=1.3").
 ratio() {

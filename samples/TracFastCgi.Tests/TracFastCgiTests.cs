@@ -26,12 +26,17 @@ public sealed class TracFastCgiTests : IDisposable
     {
         var port = FreePort();
         var browse = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var host = Start(port, browse);
+        var preloaded = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var host = Start(port, browse, preloaded);
         var tracProcesses = new List<int>();
         try
         {
             var line = await browse.Task.WaitAsync(TimeSpan.FromMinutes(3));
+            // Trac:Workers:Preload starts both projects' Trac processes before any request for them.
+            var preload = await preloaded.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            var warmProcesses = TracProcesses();
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(1) };
+            var health = await client.GetStringAsync("/healthz");
             var index = await client.GetStringAsync("/");
             using var request = new HttpRequestMessage(HttpMethod.Get, "/demo/wiki/WikiStart");
             request.Headers.TryAddWithoutValidation("X-Remote-User", @"CORP\Alice");
@@ -51,6 +56,10 @@ public sealed class TracFastCgiTests : IDisposable
             tracProcesses.AddRange(TracProcesses());
 
             Assert.Contains($"http://127.0.0.1:{port}/", line, StringComparison.Ordinal);
+            Assert.Contains("Started the workers of 2 project(s)", preload, StringComparison.Ordinal);
+            Assert.Contains("0 could not start", preload, StringComparison.Ordinal);
+            Assert.Equal(2, warmProcesses.Count);
+            Assert.Equal("Healthy", health);
             Assert.Contains("Demo Project", index, StringComparison.Ordinal);
             Assert.Contains("Sandbox", index, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(_parent, "demo", "VERSION")), "the demo project was not created with trac-admin initenv");
@@ -95,7 +104,7 @@ public sealed class TracFastCgiTests : IDisposable
         }
     }
 
-    private Process Start(int port, TaskCompletionSource<string> browse)
+    private Process Start(int port, TaskCompletionSource<string> browse, TaskCompletionSource<string> preloaded)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
@@ -125,6 +134,11 @@ public sealed class TracFastCgiTests : IDisposable
             {
                 browse.TrySetResult(e.Data);
             }
+
+            if (e.Data?.Contains("Started the workers of", StringComparison.Ordinal) == true)
+            {
+                preloaded.TrySetResult(e.Data);
+            }
         };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -138,6 +152,7 @@ public sealed class TracFastCgiTests : IDisposable
             lock (output)
             {
                 browse.TrySetException(new InvalidOperationException("The sample exited before it said where to browse:\n" + output));
+                preloaded.TrySetException(new InvalidOperationException("The sample exited before its workers were preloaded:\n" + output));
             }
         };
         process.EnableRaisingEvents = true;

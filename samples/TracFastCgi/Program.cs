@@ -16,6 +16,9 @@ if (!await TracSetup.EnsureProjectsAsync(builder.Configuration, Console.Error))
 builder.Services.AddTrac(builder.Configuration.GetSection("Trac"));
 // Logins at /<project>/login from the htpasswd file next to the app (Trac:Login), as tracd's --basic-auth.
 builder.Services.AddAuthentication().AddTracLogin();
+// /healthz (Trac:Environment:HostPaths keeps it out of the projects): Degraded while the projects' Trac processes
+// start at start-up (Trac:Workers:Preload), Healthy once they are warm.
+builder.Services.AddHealthChecks().AddTracHealthChecks();
 
 var app = builder.Build();
 app.UseTrac(trac => trac
@@ -24,6 +27,7 @@ app.UseTrac(trac => trac
     .UsePluginCache()        // PYTHON_EGG_CACHE: <parent>/.egg-cache, created 0700 and checked
     .RecycleWorkers()        // a fresh Trac process every MaxRequests (appsettings.json), overlapped
     .DispatchToTrac());      // Trac's FastCGI server per project; chrome/common and chrome/site served here
+app.MapHealthChecks("/healthz");
 app.Lifetime.ApplicationStarted.Register(() => TracSetup.WriteWhereToBrowse(app));
 
 await app.RunAsync();

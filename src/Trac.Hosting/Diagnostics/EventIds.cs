@@ -59,6 +59,8 @@ internal static class EventIds
     public const int WorkerProcessOutput = 512;
     public const int WorkerErrorOutput = 513;
     public const int WorkerBadGateway = 514;
+    public const int WorkerPreloadSkipped = 515;
+    public const int WorkersPreloaded = 516;
 
     public const int PasswordFileLoaded = 600;
     public const int PasswordFileLineSkipped = 601;

@@ -4,7 +4,8 @@ namespace Trac.Hosting.Workers;
 
 /// <summary>
 /// Reports the worker pool: unhealthy while process mode is replacing the process (so a load balancer drains it),
-/// degraded while a project's start circuit breaker is open, healthy otherwise.
+/// degraded while the workers of <see cref="WorkerOptions.Preload"/> are starting or a project's start circuit breaker
+/// is open, healthy otherwise.
 /// </summary>
 internal sealed class TracHealthCheck(WorkerPoolAccessor accessor) : IHealthCheck
 {
@@ -24,9 +25,21 @@ internal sealed class TracHealthCheck(WorkerPoolAccessor accessor) : IHealthChec
             ["draining"] = workers.Count(w => w.State == TracWorkerState.Draining),
             ["openBreakers"] = breakers,
         };
+        var preloading = pool.Preloading;
+        if (pool.IsPreloading)
+        {
+            data["preloading"] = preloading;
+        }
+
         if (pool.IsProcessRetiring)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy("The process is being replaced (worker recycling, process mode).", data: data));
+        }
+
+        if (pool.IsPreloading)
+        {
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"Starting the workers of Trac:Workers:Preload: {(preloading.Count == 0 ? "finding the projects" : string.Join(", ", preloading))}.", data: data));
         }
 
         return Task.FromResult(breakers.Count > 0

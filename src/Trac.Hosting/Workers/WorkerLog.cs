@@ -78,4 +78,13 @@ internal static partial class WorkerLog
         "Worker process {Project} did not answer {Method} {Path} properly (the client got 502 Bad Gateway, or its response was cut off): {Error}",
         EventName = nameof(EventIds.WorkerBadGateway))]
     public static partial void BadGateway(ILogger logger, string project, string method, string path, string error);
+
+    [LoggerMessage(EventIds.WorkerPreloadSkipped, LogLevel.Warning, "Trac:Workers:Preload: the worker of '{Project}' is not started at start-up: {Why}",
+        EventName = nameof(EventIds.WorkerPreloadSkipped))]
+    public static partial void WorkerPreloadSkipped(ILogger logger, string project, string why);
+
+    [LoggerMessage(EventIds.WorkersPreloaded, LogLevel.Information,
+        "Started the workers of {Started} project(s) at start-up in {Milliseconds} ms; {Failed} could not start{FailedProjects}.",
+        EventName = nameof(EventIds.WorkersPreloaded))]
+    public static partial void WorkersPreloaded(ILogger logger, int started, long milliseconds, int failed, string failedProjects);
 }

@@ -10,6 +10,8 @@ namespace Trac.Hosting.Workers;
 /// </summary>
 public sealed class WorkerOptions
 {
+    private List<string> _preload = [];
+
     /// <summary>
     /// Gets or sets after how many requests a worker is replaced (mod_wsgi <c>maximum-requests</c>, gunicorn
     /// <c>max_requests</c>, IIS <c>periodicRestart requests</c>).
@@ -75,6 +77,21 @@ public sealed class WorkerOptions
     /// <value>0: unlimited.</value>
     public int MaxWorkers { get; set; }
 
+    /// <summary>
+    /// Gets the projects whose workers are started when the application has started, before any request asks for them
+    /// (IIS <c>preloadEnabled</c> with <c>startMode="AlwaysRunning"</c>, mod_wsgi <c>WSGIImportScript</c>): their
+    /// names, or <c>*</c> for every project listed at that moment (the single environment included). The starts run in
+    /// the background, <see cref="MaxConcurrentPreloads"/> at a time, the health check reporting <c>Degraded</c> until
+    /// they are done; a request that arrives first shares the start of its project. A name no project has is logged and
+    /// skipped; with <see cref="MaxWorkers"/>, at most that many are started.
+    /// </summary>
+    /// <value>Empty: each project's worker starts with its first request.</value>
+    public IList<string> Preload => _preload;
+
+    /// <summary>Gets or sets how many <see cref="Preload"/> starts run at the same time.</summary>
+    /// <value>2.</value>
+    public int MaxConcurrentPreloads { get; set; } = 2;
+
     /// <summary>Gets or sets which requests share a worker.</summary>
     /// <value><see cref="WorkerScope.PerEnvironment"/>.</value>
     public WorkerScope Scope { get; set; } = WorkerScope.PerEnvironment;
@@ -126,7 +143,12 @@ public sealed class WorkerOptions
     /// <see cref="StartTimeout"/>, and a circuit breaker that opens for 30 seconds after 3 failed attempts in a row.</value>
     public Action<ResiliencePipelineBuilder, string>? ConfigureStartPipeline { get; set; }
 
-    internal WorkerOptions Clone() => (WorkerOptions)MemberwiseClone();
+    internal WorkerOptions Clone()
+    {
+        var clone = (WorkerOptions)MemberwiseClone();
+        clone._preload = [.. _preload];
+        return clone;
+    }
 
     /// <summary>Returns whether every option still has its default value (nothing was configured).</summary>
     internal bool IsDefault()
@@ -135,7 +157,7 @@ public sealed class WorkerOptions
         return MaxRequests == d.MaxRequests && MaxRequestsJitter == d.MaxRequestsJitter && MaxLifetime == d.MaxLifetime &&
             MaxLifetimeJitter == d.MaxLifetimeJitter && IdleTimeout == d.IdleTimeout && StartTimeout == d.StartTimeout &&
             DrainTimeout == d.DrainTimeout && MaxConcurrentRecycles == d.MaxConcurrentRecycles &&
-            MaxConcurrentRequests == d.MaxConcurrentRequests && MaxWorkers == d.MaxWorkers && QueueLimit == d.QueueLimit && Scope == d.Scope && Mode == d.Mode &&
+            MaxConcurrentRequests == d.MaxConcurrentRequests && MaxWorkers == d.MaxWorkers && Preload.Count == 0 && MaxConcurrentPreloads == d.MaxConcurrentPreloads && QueueLimit == d.QueueLimit && Scope == d.Scope && Mode == d.Mode &&
             MemoryLimit == d.MemoryLimit && MemoryCheckInterval == d.MemoryCheckInterval && RecycleOnPluginChange == d.RecycleOnPluginChange &&
             RecycleOnConfigChange == d.RecycleOnConfigChange && ProcessStopDelay == d.ProcessStopDelay && ConfigureServices is null &&
             ConfigureStartPipeline is null;
@@ -177,6 +199,24 @@ public sealed class WorkerOptions
         if (MaxConcurrentRecycles < 1)
         {
             errors.Add($"Trac:Workers:MaxConcurrentRecycles {MaxConcurrentRecycles} must be at least 1.");
+        }
+
+        if (MaxConcurrentPreloads < 1)
+        {
+            errors.Add($"Trac:Workers:MaxConcurrentPreloads {MaxConcurrentPreloads} must be at least 1.");
+        }
+
+        for (var i = 0; i < Preload.Count; i++)
+        {
+            var name = Preload[i];
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                errors.Add($"Trac:Workers:Preload:{i} is empty: give a project's name, or * for every project.");
+            }
+            else if (name.IndexOfAny(['/', '\\']) >= 0 || name != name.Trim())
+            {
+                errors.Add($"Trac:Workers:Preload:{i} '{name}' is not a project name: give the name (the directory's name, 'demo' for /srv/trac/demo), or * for every project.");
+            }
         }
 
         if (!Enum.IsDefined(Scope))

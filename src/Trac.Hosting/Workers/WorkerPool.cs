@@ -23,6 +23,10 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     // requests of the project keep naming different directories.
     private const int MaxSwitchesPerRequest = 3;
 
+    // Why a first worker started, in the WorkerStarted log.
+    private const string FirstRequestStart = "first_request";
+    private const string PreloadStart = "preload";
+
     private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(5);
 
     private readonly WorkerSettings _settings;
@@ -34,6 +38,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly WorkerDrainer _drainer;
     private readonly WorkerSlots _slots;
     private readonly WorkerRecycler _recycler;
+    private readonly WorkerPreloader _preloader;
     private volatile bool _disposed;
 
     public WorkerPool(
@@ -51,6 +56,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             settings, _slots, _factory, _drainer, catalog, timeProvider, logger, metrics,
             () => hostServices.GetService<IHostApplicationLifetime>()?.StopApplication(), _stopping.Token);
         _recycler.StartReplacement = StartReplacement;
+        _preloader = new WorkerPreloader(settings, catalog, timeProvider, logger);
         _catalog.EnvironmentUnlisted += _slots.ForgetUnlisted;
     }
 
@@ -67,6 +73,12 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public WorkerMode Mode => _settings.Mode;
 
     public TracWorkerLimits Limits => _settings.Limits;
+
+    /// <summary>Gets the projects whose workers <see cref="WorkerOptions.Preload"/> is still starting (empty when done or not asked).</summary>
+    public IReadOnlyList<string> Preloading => _preloader.Pending;
+
+    /// <summary>Gets whether <see cref="WorkerOptions.Preload"/>'s starts are not all done yet.</summary>
+    public bool IsPreloading => _preloader.IsRunning;
 
     public IReadOnlyList<string> OpenBreakers => _slots.All.Where(s => s.BreakerOpen).Select(s => s.Key).ToArray();
 
@@ -187,6 +199,21 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         return worker is not null && UsesPluginsOf(worker, pluginCacheDirectory) && worker.TryEnter();
     }
 
+    /// <summary>
+    /// Begins starting the workers of <see cref="WorkerOptions.Preload"/>'s projects in the background (once; nothing
+    /// when none are listed). A request for one of them meanwhile waits for the same start.
+    /// </summary>
+    public void BeginPreload() => _preloader.Begin(PreloadAsync, _stopping.Token);
+
+    private async Task PreloadAsync(TracEnvironment environment, CancellationToken cancellationToken)
+    {
+        var slot = _slots.Of(environment);
+        if (slot.Current is null)
+        {
+            await StartFirstAsync(slot, environment, pluginCacheDirectory: null, cancellationToken, PreloadStart);
+        }
+    }
+
     /// <summary>Counts a finished request and lets the recycle policy apply the count limit.</summary>
     public void OnRequestFinished(Worker worker)
     {
@@ -234,6 +261,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         stops.AddRange(_drainer.AbortAll().ToList());
+        stops.Add(_preloader.Completion);
         await Task.WhenAll(stops);
         await _drainer.FlushAsync();
     }
@@ -241,7 +269,8 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private static bool UsesPluginsOf(Worker worker, string? pluginCacheDirectory) =>
         pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
 
-    private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken)
+    private async Task<Worker> StartFirstAsync(
+        WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken, string reason = FirstRequestStart)
     {
         Task<Worker> start;
         lock (slot.StartLock)
@@ -261,7 +290,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
             // must not cancel it. A shared worker serves every project, so it has no environment and no plugins.
             var shared = _settings.Scope == WorkerScope.Shared;
             start = slot.FirstStart ??= StartAndInstallAsync(
-                slot, shared ? null : environment, shared ? null : pluginCacheDirectory ?? _factory.Plugins?.DefaultFor(environment.Path));
+                slot, shared ? null : environment, shared ? null : pluginCacheDirectory ?? _factory.Plugins?.DefaultFor(environment.Path), reason);
         }
 
         try
@@ -293,7 +322,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         _ = start.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
-    private async Task<Worker> StartAndInstallAsync(WorkerSlot slot, TracEnvironment? environment, string? pluginCacheDirectory, string reason = "first_request")
+    private async Task<Worker> StartAndInstallAsync(WorkerSlot slot, TracEnvironment? environment, string? pluginCacheDirectory, string reason)
     {
         // Never completes inside the caller's lock, so FirstStart is set before the finally below clears it.
         await Task.Yield();

@@ -22,6 +22,8 @@ internal sealed class WorkerSettings
         MaxConcurrentRequests = options.MaxConcurrentRequests;
         QueueLimit = options.QueueLimit;
         MaxWorkers = options.MaxWorkers;
+        Preload = [.. options.Preload];
+        MaxConcurrentPreloads = options.MaxConcurrentPreloads;
         Scope = options.Scope;
         Mode = options.Mode;
         MemoryLimit = options.MemoryLimit;
@@ -56,6 +58,11 @@ internal sealed class WorkerSettings
     public int QueueLimit { get; }
 
     public int MaxWorkers { get; }
+
+    /// <summary>Gets the projects to start at start-up (<c>*</c>: every listed one).</summary>
+    public IReadOnlyList<string> Preload { get; }
+
+    public int MaxConcurrentPreloads { get; }
 
     public WorkerScope Scope { get; }
 

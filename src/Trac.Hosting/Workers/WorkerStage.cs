@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Trac.Hosting.Common;
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
@@ -37,5 +38,17 @@ internal sealed class WorkerStage(WorkerOptions configured, Action<WorkerOptions
         services.GetRequiredService<WorkerPoolAccessor>().Set(pool);
         context.App.UseMiddleware<WorkerMiddleware>(pool, context.Metrics);
         context.Provide(pool);
+        if (settings.Preload.Count > 0)
+        {
+            // Once the host has started (the dispatch stage has given the pool its application by then).
+            if (services.GetService<IHostApplicationLifetime>() is { } lifetime)
+            {
+                lifetime.ApplicationStarted.Register(pool.BeginPreload);
+            }
+            else
+            {
+                pool.BeginPreload();
+            }
+        }
     }
 }
