@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Trac.Hosting.Diagnostics;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Workers;
 
@@ -26,6 +28,9 @@ public class StageBenchmarks
     private RequestDelegate _pluginCache = null!;
     private RequestDelegate _workers = null!;
     private RequestDelegate _recycling = null!;
+    private RequestDelegate _listened = null!;
+    private MeterListener _listener = null!;
+    private long _measured;
     private DefaultHttpContext _context = null!;
     private DefaultHttpContext _dualStackContext = null!;
 
@@ -44,11 +49,31 @@ public class StageBenchmarks
             .RecycleWorkers().Dispatch<NullApplication>());
         _recycling = Build(t => t.ResolveEnvironment().NormalizeRemoteUser(TracPipelines.TrustLoopback).UsePluginCache()
             .RecycleWorkers(o => o.MaxRequests = 500).Dispatch<NullApplication>());
+        // The same as _workers, with trac.project on and its meter listened to, as an exporter listens (the callback
+        // adds up, as an aggregation does): what telemetry costs a request when it is collected.
+        (_listened, var listenedServices) = TracPipelines.Build(
+            _projects.Path,
+            t => t.ResolveEnvironment().NormalizeRemoteUser(TracPipelines.TrustLoopback).UsePluginCache().RecycleWorkers().Dispatch<NullApplication>(),
+            o => o.Telemetry.ProjectAttribute = true);
+        _services.Add(listenedServices);
+        var meter = listenedServices.GetRequiredService<TracMetrics>().Requests.Meter;
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter == meter)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) => _measured += value + tags.Length);
+        _listener.Start();
         _context = TracPipelines.CreateContext();
         _dualStackContext = TracPipelines.CreateContext(System.Net.IPAddress.Loopback.MapToIPv6());
         // Warm: the environment opened, its plugin extracted, its workers started.
         Run(_environment).GetAwaiter().GetResult();
-        foreach (var pipeline in new[] { _remoteUser, _pluginCache, _workers, _recycling })
+        foreach (var pipeline in new[] { _remoteUser, _pluginCache, _workers, _recycling, _listened })
         {
             Run(pipeline).GetAwaiter().GetResult();
             if (_context.Response.StatusCode != StatusCodes.Status200OK || _context.GetRemoteUser() != "admin")
@@ -61,6 +86,7 @@ public class StageBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        _listener.Dispose();
         foreach (var services in _services)
         {
             services.Dispose();
@@ -90,6 +116,9 @@ public class StageBenchmarks
 
     [Benchmark(Description = "+ RecycleWorkers, no recycling")]
     public Task Workers() => Run(_workers);
+
+    [Benchmark(Description = "+ RecycleWorkers, no recycling, meter listened, trac.project on")]
+    public Task Listened() => Run(_listened);
 
     [Benchmark(Description = "+ RecycleWorkers, MaxRequests=500")]
     public Task Recycling() => Run(_recycling);

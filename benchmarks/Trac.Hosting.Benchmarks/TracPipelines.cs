@@ -18,11 +18,16 @@ internal static class TracPipelines
     /// <summary>
     /// Builds <c>UseTrac(stages)</c>, ended by a dispatch that does nothing unless <paramref name="stages"/> ends it.
     /// </summary>
-    public static (RequestDelegate Pipeline, ServiceProvider Services) Build(string parentDirectory, Action<TracPipelineBuilder> stages)
+    public static (RequestDelegate Pipeline, ServiceProvider Services) Build(
+        string parentDirectory, Action<TracPipelineBuilder> stages, Action<TracOptions>? configure = null)
     {
         var services = new ServiceCollection()
             .AddLogging()
-            .AddTrac(o => o.Environment.ParentDirectory = parentDirectory)
+            .AddTrac(o =>
+            {
+                o.Environment.ParentDirectory = parentDirectory;
+                configure?.Invoke(o);
+            })
             .BuildServiceProvider();
         var app = new ApplicationBuilder(services);
         app.UseTrac(t =>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Testing;
@@ -12,7 +13,7 @@ internal interface ITracTestTarget
     IServiceProvider Services { get; }
 
     /// <summary>Gets the host's manual clock, or throws if it runs on another clock.</summary>
-    ManualTimeProvider Time { get; }
+    FakeTimeProvider Time { get; }
 
     /// <summary>
     /// Creates a client for the request helpers, for a host on Kestrel: it neither follows redirects nor keeps

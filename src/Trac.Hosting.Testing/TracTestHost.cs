@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Testing;
@@ -12,7 +13,7 @@ namespace Trac.Hosting.Testing;
 /// <summary>
 /// A running host defined inline around a Trac pipeline, for tests: on <c>TestServer</c> by default or on real
 /// Kestrel (loopback), with the Trac options pointed at a <see cref="TracTestDirectory"/>, a
-/// <see cref="ManualTimeProvider"/>, captured logs and metrics, a <see cref="TracRecorder"/>, request helpers and
+/// <see cref="FakeTimeProvider"/>, captured logs and metrics, a <see cref="TracRecorder"/>, request helpers and
 /// worker controls. Start one with <see cref="CreateBuilder"/>.
 /// </summary>
 public sealed class TracTestHost : IAsyncDisposable, ITracTestTarget
@@ -42,10 +43,13 @@ public sealed class TracTestHost : IAsyncDisposable, ITracTestTarget
     /// <summary>Gets the environments the host serves (its <c>Trac:Environment:ParentDirectory</c>).</summary>
     public TracTestDirectory Projects { get; }
 
-    /// <summary>Gets the host's manual clock; time moves only when the test advances it.</summary>
-    /// <exception cref="InvalidOperationException">The host was given another <see cref="System.TimeProvider"/> (see <see cref="TimeProvider"/>).</exception>
-    public ManualTimeProvider Time => _time as ManualTimeProvider
-        ?? throw new InvalidOperationException($"This host uses a {_time.GetType().Name}, not a ManualTimeProvider: advance that one.");
+    /// <summary>
+    /// Gets the host's fake clock (its own, or the one given to <see cref="TracTestHostBuilder.UseTime"/>); time moves
+    /// only when the test advances it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The host was given another kind of <see cref="System.TimeProvider"/> (see <see cref="TimeProvider"/>).</exception>
+    public FakeTimeProvider Time => _time as FakeTimeProvider
+        ?? throw new InvalidOperationException($"This host uses a {_time.GetType().Name}, not a FakeTimeProvider: advance that one.");
 
     /// <summary>Gets the host's clock, whatever its type.</summary>
     public TimeProvider TimeProvider => _time;

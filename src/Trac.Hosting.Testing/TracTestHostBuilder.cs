@@ -19,7 +19,7 @@ public sealed class TracTestHostBuilder
     private Action<TracPipelineBuilder, TracRecorder>? _pipeline;
     private readonly TestProcessVariables _processVariables = new();
     private bool _kestrel;
-    private TimeProvider _time = ManualTimeProvider.StartingNow();
+    private TimeProvider _time = TracTestTime.StartingNow();
 
     internal TracTestHostBuilder(TracTestDirectory projects) => _projects = projects;
 
@@ -104,8 +104,9 @@ public sealed class TracTestHostBuilder
     }
 
     /// <summary>
-    /// Uses the given clock instead of a new <see cref="ManualTimeProvider"/>: a shared one, or any other
-    /// <see cref="TimeProvider"/> (a <c>FakeTimeProvider</c>, or <see cref="TimeProvider.System"/>).
+    /// Uses the given clock instead of a new <c>FakeTimeProvider</c>: the test's own <c>FakeTimeProvider</c> (it is then
+    /// <see cref="TracTestHost.Time"/>, and timers made before the host keep their place), or any other
+    /// <see cref="TimeProvider"/>, such as <see cref="TimeProvider.System"/>.
     /// </summary>
     /// <param name="time">The clock.</param>
     /// <returns>This builder.</returns>

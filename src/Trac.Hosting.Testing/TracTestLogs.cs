@@ -1,19 +1,36 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Trac.Hosting.Testing;
 
 /// <summary>
-/// A logger provider that keeps every entry, for assertions on what Trac.Hosting (or anything else) logged, and
-/// lets a test wait for an entry by event id or name instead of sleeping.
+/// A logger provider whose loggers are <see cref="FakeLogger"/>s writing to one <see cref="FakeLogCollector"/>
+/// (<c>Microsoft.Extensions.Diagnostics.Testing</c>), for assertions on what Trac.Hosting (or anything else) logged,
+/// and which lets a test wait for an entry by event name or condition instead of sleeping.
 /// </summary>
 public sealed class TracTestLogs : ILoggerProvider
 {
-    private readonly ConcurrentQueue<TracLogEntry> _entries = new();
-    private readonly List<(Func<TracLogEntry, bool> Match, TaskCompletionSource<TracLogEntry> Signal)> _waiters = [];
+    private readonly List<Waiter> _waiters = [];
+
+    /// <summary>Creates a provider with a collector of its own.</summary>
+    public TracTestLogs()
+        : this(new FakeLogCollector())
+    {
+    }
+
+    /// <summary>Creates a provider that writes to <paramref name="collector"/>, such as one a test already inspects.</summary>
+    /// <param name="collector">The collector.</param>
+    public TracTestLogs(FakeLogCollector collector)
+    {
+        ArgumentNullException.ThrowIfNull(collector);
+        Collector = collector;
+    }
+
+    /// <summary>Gets the collector every entry goes to.</summary>
+    public FakeLogCollector Collector { get; }
 
     /// <summary>Gets the entries so far, in order.</summary>
-    public IReadOnlyCollection<TracLogEntry> Entries => _entries;
+    public IReadOnlyList<FakeLogRecord> Entries => Collector.GetSnapshot();
 
     /// <summary>Returns the first entry with the event name (such as <c>WorkerSwitched</c>), waiting for it if needed.</summary>
     /// <param name="eventName">The event name.</param>
@@ -21,8 +38,8 @@ public sealed class TracTestLogs : ILoggerProvider
     /// <returns>The entry.</returns>
     /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in their required first parameter (a name or a condition), so no call is ambiguous; both shipped together.")]
-    public Task<TracLogEntry> WaitForAsync(string eventName, TimeSpan? timeout = null) =>
-        WaitForAsync(e => e.EventId.Name == eventName, timeout);
+    public Task<FakeLogRecord> WaitForAsync(string eventName, TimeSpan? timeout = null) =>
+        WaitForAsync(e => e.Id.Name == eventName, timeout);
 
     /// <summary>Returns the first entry matching <paramref name="match"/> ever logged, waiting for it if needed.</summary>
     /// <param name="match">The condition.</param>
@@ -30,7 +47,7 @@ public sealed class TracTestLogs : ILoggerProvider
     /// <returns>The entry.</returns>
     /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in their required first parameter (a name or a condition), so no call is ambiguous; both shipped together.")]
-    public Task<TracLogEntry> WaitForAsync(Func<TracLogEntry, bool> match, TimeSpan? timeout = null) => Wait(match, timeout, includeEarlier: true);
+    public Task<FakeLogRecord> WaitForAsync(Func<FakeLogRecord, bool> match, TimeSpan? timeout = null) => Wait(match, timeout, includeEarlier: true);
 
     /// <summary>
     /// Returns the next entry with the event name logged after this call, waiting for it: for the second reload, the
@@ -40,75 +57,99 @@ public sealed class TracTestLogs : ILoggerProvider
     /// <param name="timeout">How long to wait; 30 seconds by default.</param>
     /// <returns>The entry.</returns>
     /// <exception cref="TimeoutException">No such entry was logged in time.</exception>
-    public Task<TracLogEntry> WaitForNextAsync(string eventName, TimeSpan? timeout = null) =>
-        Wait(e => e.EventId.Name == eventName, timeout, includeEarlier: false);
-
-    private Task<TracLogEntry> Wait(Func<TracLogEntry, bool> match, TimeSpan? timeout, bool includeEarlier)
-    {
-        ArgumentNullException.ThrowIfNull(match);
-        TaskCompletionSource<TracLogEntry> signal;
-        lock (_waiters)
-        {
-            if (includeEarlier && _entries.FirstOrDefault(match) is { } existing)
-            {
-                return Task.FromResult(existing);
-            }
-
-            signal = new TaskCompletionSource<TracLogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((match, signal));
-        }
-
-        return WaitBounded(signal, timeout ?? TimeSpan.FromSeconds(30));
-    }
-
-    private async Task<TracLogEntry> WaitBounded(TaskCompletionSource<TracLogEntry> signal, TimeSpan timeout)
-    {
-        try
-        {
-            return await signal.Task.WaitAsync(timeout);
-        }
-        finally
-        {
-            // A waiter that timed out is forgotten.
-            lock (_waiters)
-            {
-                _waiters.RemoveAll(w => w.Signal == signal);
-            }
-        }
-    }
+    public Task<FakeLogRecord> WaitForNextAsync(string eventName, TimeSpan? timeout = null) =>
+        Wait(e => e.Id.Name == eventName, timeout, includeEarlier: false);
 
     /// <inheritdoc />
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+    public ILogger CreateLogger(string categoryName) => new Logger(this, new FakeLogger(Collector, categoryName));
 
     /// <inheritdoc />
     public void Dispose()
     {
     }
 
-    private void Add(TracLogEntry entry)
+    private Task<FakeLogRecord> Wait(Func<FakeLogRecord, bool> match, TimeSpan? timeout, bool includeEarlier)
     {
+        ArgumentNullException.ThrowIfNull(match);
+        Waiter waiter;
         lock (_waiters)
         {
-            _entries.Enqueue(entry);
-            foreach (var waiter in _waiters.Where(w => w.Match(entry)).ToList())
+            var entries = Collector.GetSnapshot();
+            if (includeEarlier && entries.FirstOrDefault(match) is { } existing)
             {
-                waiter.Signal.TrySetResult(entry);
+                return Task.FromResult(existing);
+            }
+
+            waiter = new Waiter(match, entries.Count);
+            _waiters.Add(waiter);
+        }
+
+        return WaitBounded(waiter, timeout ?? TimeSpan.FromSeconds(30));
+    }
+
+    private async Task<FakeLogRecord> WaitBounded(Waiter waiter, TimeSpan timeout)
+    {
+        try
+        {
+            return await waiter.Signal.Task.WaitAsync(timeout);
+        }
+        finally
+        {
+            // A waiter that timed out is forgotten.
+            lock (_waiters)
+            {
                 _waiters.Remove(waiter);
             }
         }
     }
 
-    private sealed class Logger(TracTestLogs owner, string category) : ILogger
+    /// <summary>Offers the entries logged since each waiter last looked to it.</summary>
+    private void Offer()
+    {
+        lock (_waiters)
+        {
+            if (_waiters.Count == 0)
+            {
+                return;
+            }
+
+            var entries = Collector.GetSnapshot();
+            foreach (var waiter in _waiters.ToList())
+            {
+                for (; waiter.From < entries.Count; waiter.From++)
+                {
+                    if (waiter.Match(entries[waiter.From]))
+                    {
+                        waiter.Signal.TrySetResult(entries[waiter.From]);
+                        _waiters.Remove(waiter);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private sealed class Waiter(Func<FakeLogRecord, bool> match, int from)
+    {
+        public Func<FakeLogRecord, bool> Match { get; } = match;
+
+        public TaskCompletionSource<FakeLogRecord> Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Gets or sets the index of the first entry not yet offered.</summary>
+        public int From { get; set; } = from;
+    }
+
+    private sealed class Logger(TracTestLogs owner, FakeLogger inner) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull => inner.BeginScope(state);
 
-        public bool IsEnabled(LogLevel logLevel) => true;
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            ArgumentNullException.ThrowIfNull(formatter);
-            owner.Add(new TracLogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+            inner.Log(logLevel, eventId, state, exception, formatter);
+            owner.Offer();
         }
     }
 }

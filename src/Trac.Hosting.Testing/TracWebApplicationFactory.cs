@@ -6,13 +6,14 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Trac.Hosting.Common;
 
 namespace Trac.Hosting.Testing;
 
 /// <summary>
 /// A <see cref="WebApplicationFactory{TEntryPoint}"/> for a host app with a <c>Program</c>: the app runs as it is,
-/// with a <see cref="ManualTimeProvider"/> (starting at the real current time), captured logs, this app's
+/// with a <see cref="FakeTimeProvider"/> (starting at the real current time, or the test's own), captured logs, this app's
 /// Trac.Hosting metrics, process variables only as the test sets them, request helpers and worker controls, and,
 /// when <see cref="Projects"/> is used, the Trac options pointed at its environments (parent-directory mode) and its
 /// plugin cache (<c>.egg-cache</c> in <see cref="Projects"/>) instead of the app's own: such a test writes nothing
@@ -32,6 +33,7 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
     private readonly List<Action<TracOptions>> _options = [];
     private TracTestDirectory? _projects;
     private volatile bool _built;
+    private FakeTimeProvider _time = TracTestTime.StartingNow();
 
     /// <summary>Creates the factory.</summary>
     public TracWebApplicationFactory()
@@ -40,8 +42,11 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
         Workers = new TracWorkerControls(this);
     }
 
-    /// <summary>Gets the app's clock; time moves only when the test advances it. It starts at the real current time.</summary>
-    public ManualTimeProvider Time { get; } = ManualTimeProvider.StartingNow();
+    /// <summary>
+    /// Gets the app's clock; time moves only when the test advances it. It starts at the real current time, unless
+    /// the test gave its own (<see cref="UseTime"/>).
+    /// </summary>
+    public FakeTimeProvider Time => _time;
 
     /// <summary>Gets everything the app logged at <c>Debug</c> level or above, whatever the app's own log filters say.</summary>
     public TracTestLogs Logs { get; } = new();
@@ -73,6 +78,21 @@ public class TracWebApplicationFactory<TEntryPoint> : WebApplicationFactory<TEnt
         ArgumentNullException.ThrowIfNull(configure);
         ThrowIfBuilt("Configure Trac");
         _options.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Gives the app the test's own clock in place of the factory's: a <see cref="FakeTimeProvider"/> the test already
+    /// advances (or shares with other fakes), which <see cref="Time"/> then returns.
+    /// </summary>
+    /// <param name="time">The clock.</param>
+    /// <returns>This factory.</returns>
+    /// <exception cref="InvalidOperationException">The app is already built.</exception>
+    public TracWebApplicationFactory<TEntryPoint> UseTime(FakeTimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ThrowIfBuilt("Set the clock");
+        _time = time;
         return this;
     }
 

@@ -52,6 +52,11 @@ public sealed class TracOptions
     /// </summary>
     public FastCgiOptions FastCgi { get; } = new();
 
+    /// <summary>
+    /// Gets the options of the <c>Trac.Hosting</c> meter and activity source (section <c>Trac:Telemetry</c>).
+    /// </summary>
+    public TracTelemetryOptions Telemetry { get; } = new();
+
     /// <summary>Gets the names of the configuration sections present when the options were bound (for <c>UseTrac()</c>).</summary>
     internal HashSet<string> ConfiguredSections { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

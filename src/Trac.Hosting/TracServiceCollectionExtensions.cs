@@ -34,7 +34,8 @@ public static class TracServiceCollectionExtensions
         }
 
         services.AddSingleton<TracMarkerService>();
-        services.AddSingleton(sp => new Trac.Hosting.Diagnostics.TracMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new Trac.Hosting.Diagnostics.TracMetrics(
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IOptions<TracOptions>>().Value.Telemetry.ProjectAttribute));
         // What each stage needs from the host's services, registered by the stage.
         RemoteUserStage.AddServices(services);
         WorkerStage.AddServices(services);

@@ -166,7 +166,7 @@ public sealed class TracTestHostTests : IDisposable
         await recycled;
         await host.Recorder.WaitForDisposeAsync("beta", 1);
         Assert.StartsWith("beta#2 ", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "test")));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", "test")));
         Assert.Contains(host.Workers.State, w => w.Key == host.Workers.KeyOf("beta") && w.Generation == 2);
 
         var retired = host.Workers.WaitForRecycleAsync("beta");
@@ -253,8 +253,8 @@ public sealed class TracTestHostTests : IDisposable
         await recycled;
 
         Assert.Equal(1, host.Metrics.Sum("trac.worker.requests"));
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "maximum_requests")));
-        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("reason", "manual")));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", "maximum_requests")));
+        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", "manual")));
     }
 
     [Fact]
@@ -265,6 +265,63 @@ public sealed class TracTestHostTests : IDisposable
         Assert.Same(TimeProvider.System, host.TimeProvider);
         Assert.Throws<InvalidOperationException>(() => host.Time);
         Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheTestsOwnFakeTimeProvider_IsTheHostsClock()
+    {
+        var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTime(time)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers(o => o.IdleTimeout = TimeSpan.FromMinutes(5)).Dispatch<TracRecordingApplication>())
+            .StartAsync();
+        await host.Request("alpha").SendAsync();
+        var startedAt = host.Workers.Serving("alpha")?.StartedAt;
+        var retired = host.Workers.WaitForRecycleAsync("alpha");
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        await retired;
+
+        Assert.Same(time, host.Time);
+        Assert.Equal(start, startedAt);
+        Assert.Null(host.Workers.Serving("alpha"));
+    }
+
+    [Fact]
+    public async Task Logs_AreAFakeLogCollectorsRecords()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>()).StartAsync();
+
+        await host.Request("alpha").SendAsync();
+        var started = await host.Logs.WaitForAsync("WorkerStarted");
+
+        Assert.Contains(started, host.Logs.Collector.GetSnapshot());
+        Assert.Equal("Trac.Hosting.Workers", started.Category);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, started.Level);
+        Assert.StartsWith("Started worker alpha #1 (first_request)", started.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_GiveEachInstrumentsMetricCollector()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .UseTrac(t => t.ResolveEnvironment().RecycleWorkers().Dispatch<TracRecordingApplication>()).StartAsync();
+        var requests = host.Metrics.Collector<long>("trac.worker.requests");
+        var counted = requests.WaitForMeasurementsAsync(2);
+
+        await host.Request("alpha").SendAsync();
+        await host.Request("alpha").SendAsync();
+        await counted.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, requests.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Single(host.Metrics.Collector<double>("trac.worker.start.duration").GetMeasurementSnapshot());
+        var wrongType = Assert.Throws<InvalidOperationException>(() => host.Metrics.Collector<double>("trac.worker.requests"));
+        Assert.Contains("does not measure Double", wrongType.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<InvalidOperationException>(() => host.Metrics.Collector<long>("trac.worker.request"));
+        Assert.Contains("no instrument named 'trac.worker.request'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("trac.worker.requests", unknown.Message, StringComparison.Ordinal);
     }
 
     [Fact]

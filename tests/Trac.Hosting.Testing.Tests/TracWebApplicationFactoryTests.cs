@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Trac.Hosting.RemoteUser;
 using Trac.Hosting.Workers;
 
@@ -81,7 +82,7 @@ public sealed class TracWebApplicationFactoryTests
 
         Assert.Equal(2, app.Workers.Serving("demo")!.Generation);
         Assert.Contains("gen=2;", (await app.Request("demo").SendAsync()).Body, StringComparison.Ordinal);
-        Assert.Equal(1, app.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.MaximumRequests)));
+        Assert.Equal(1, app.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.MaximumRequests)));
     }
 
     [Fact]
@@ -96,7 +97,7 @@ public sealed class TracWebApplicationFactoryTests
         app.Workers.AdvancePastMaxLifetime();
         await recycled;
 
-        Assert.Equal(1, app.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.RestartInterval)));
+        Assert.Equal(1, app.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.RestartInterval)));
         Assert.Throws<InvalidOperationException>(() => app.ConfigureTrac(o => o.Workers.MaxRequests = 1));
     }
 
@@ -138,6 +139,23 @@ public sealed class TracWebApplicationFactoryTests
 
         Assert.InRange(app.Time.GetUtcNow(), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
         Assert.EndsWith(";session=s1", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheTestsOwnFakeTimeProvider_IsTheAppsClock_UntilTheAppIsBuilt()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2030, 6, 1, 0, 0, 0, TimeSpan.Zero));
+        using var app = new TracWebApplicationFactory<Program>().UseTime(time);
+        await app.Request("demo").SendAsync();
+        var recycled = app.Workers.WaitForRecycleAsync("demo");
+
+        time.Advance(TimeSpan.FromDays(2)); // past the app's MaxLifetime and its jitter
+        await recycled;
+
+        Assert.Same(time, app.Time);
+        Assert.Same(time, app.Services.GetRequiredService<TimeProvider>());
+        var late = Assert.Throws<InvalidOperationException>(() => app.UseTime(new FakeTimeProvider()));
+        Assert.StartsWith("Set the clock before the first request", late.Message, StringComparison.Ordinal);
     }
 
     [Fact]

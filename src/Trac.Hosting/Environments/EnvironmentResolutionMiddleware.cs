@@ -22,13 +22,15 @@ internal sealed class EnvironmentResolutionMiddleware
     private readonly ProjectIndex _index;
     private readonly EnvironmentSettings _settings;
     private readonly ILogger _logger;
+    private readonly TracMetrics _metrics;
     private readonly bool _showServerPaths;
     private int _routingWarned;
     private int _selectionMissingWarned;
 
     public EnvironmentResolutionMiddleware(
-        RequestDelegate next, EnvironmentCatalog catalog, ProjectIndex index, ILogger logger, IHostEnvironment? hostEnvironment = null)
+        RequestDelegate next, EnvironmentCatalog catalog, ProjectIndex index, ILogger logger, TracMetrics metrics, IHostEnvironment? hostEnvironment = null)
     {
+        _metrics = metrics;
         _next = next;
         _catalog = catalog;
         _index = index;
@@ -63,8 +65,7 @@ internal sealed class EnvironmentResolutionMiddleware
         {
             if (!originalPath.StartsWithSegments(_settings.BasePath, StringComparison.OrdinalIgnoreCase))
             {
-                EnvironmentLog.EnvironmentNotFound(_logger, value);
-                return TracResponses.WriteEnvironmentNotFoundAsync(context);
+                return NotFoundAsync(context, value);
             }
 
             baseEnd = _settings.BasePath.Value!.Length;
@@ -87,6 +88,7 @@ internal sealed class EnvironmentResolutionMiddleware
                 EnvironmentLog.EnvironmentSelectionMissing(_logger, value);
             }
 
+            _metrics.Resolutions.Add(1, TracMetrics.ResolutionOutcomes.NotConfigured);
             return TracResponses.WriteTracErrorAsync(context, TracErrors.EnvironmentNotConfigured, EnvironmentSettings.MissingOptionsMessage);
         }
         else
@@ -106,13 +108,13 @@ internal sealed class EnvironmentResolutionMiddleware
             var name = value.AsSpan(start, nameEnd - start);
             if (name.IsEmpty)
             {
+                _metrics.Resolutions.Add(1, TracMetrics.ResolutionOutcomes.Index);
                 return _index.WriteAsync(context, AfterBasePath(originalPathBase, originalPath, baseEnd, out _), _catalog.Environments, _showServerPaths);
             }
 
             if (!EnvironmentNames.IsValid(name, _settings.NamePattern) || !_catalog.TryFind(name, out slot))
             {
-                EnvironmentLog.EnvironmentNotFound(_logger, value);
-                return TracResponses.WriteEnvironmentNotFoundAsync(context);
+                return NotFoundAsync(context, value);
             }
         }
 
@@ -120,6 +122,7 @@ internal sealed class EnvironmentResolutionMiddleware
         if (state.Environment is not { } environment)
         {
             EnvironmentLog.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
+            _metrics.Add(_metrics.Resolutions, 1, TracMetrics.ResolutionOutcomes.Broken, slot.Name);
             return TracResponses.WriteTracErrorAsync(context, TracErrors.EnvironmentUnavailable, state.ErrorFor(_showServerPaths)!);
         }
 
@@ -144,7 +147,15 @@ internal sealed class EnvironmentResolutionMiddleware
             EnvironmentLog.RoutingBeforeTrac(_logger);
         }
 
+        _metrics.Add(_metrics.Resolutions, 1, TracMetrics.ResolutionOutcomes.Served, slot.Name);
         return InvokeNextAsync(context, feature);
+    }
+
+    private Task NotFoundAsync(HttpContext context, string path)
+    {
+        EnvironmentLog.EnvironmentNotFound(_logger, path);
+        _metrics.Resolutions.Add(1, TracMetrics.ResolutionOutcomes.NotFound);
+        return TracResponses.WriteEnvironmentNotFoundAsync(context);
     }
 
     /// <summary>Returns the <c>PathBase</c> and <c>Path</c> once a matched BasePath prefix moved from one to the other.</summary>

@@ -43,7 +43,7 @@ internal sealed class EnvironmentResolutionStage(EnvironmentOptions configured, 
 
         var index = new ProjectIndex(settings.IndexTemplate, catalog.Watchers, context.TimeProvider, settings.ReloadDelay, logger);
         context.Owner.Own(index);
-        context.App.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger);
+        context.App.UseMiddleware<EnvironmentResolutionMiddleware>(catalog, index, logger, context.Metrics);
         context.Provide(catalog);
         context.Provide(settings);
     }

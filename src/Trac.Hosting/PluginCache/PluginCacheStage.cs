@@ -22,7 +22,7 @@ internal sealed class PluginCacheStage(PluginCacheOptions configured, Action<Plu
         var catalog = context.Require<EnvironmentCatalog>();
         var settings = PluginCacheSettings.Create(options, catalog.Settings, context.ProcessEnvironment.GetVariable);
         var logger = context.CreateLogger("Trac.Hosting.PluginCache");
-        var extractor = new PluginExtractor(settings.Limits, settings.ConfigureExtractionPipeline, context.TimeProvider, settings.LockTimeout, logger);
+        var extractor = new PluginExtractor(settings.Limits, settings.ConfigureExtractionPipeline, context.TimeProvider, settings.LockTimeout, logger, context.Metrics);
         var provider = new PluginSetProvider(settings, extractor, catalog, context.TimeProvider, logger);
         context.Owner.Own(provider);
         foreach (var directory in settings.KnownAtStartUp())

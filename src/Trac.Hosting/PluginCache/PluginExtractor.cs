@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Trac.Hosting.Diagnostics;
 
 namespace Trac.Hosting.PluginCache;
 
@@ -31,10 +32,13 @@ internal sealed class PluginExtractor
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _lockTimeout;
     private readonly ILogger _logger;
+    private readonly TracMetrics? _metrics;
 
     public PluginExtractor(
-        PluginArchiveLimits limits, Action<ResiliencePipelineBuilder>? configurePipeline, TimeProvider timeProvider, TimeSpan lockTimeout, ILogger logger)
+        PluginArchiveLimits limits, Action<ResiliencePipelineBuilder>? configurePipeline, TimeProvider timeProvider, TimeSpan lockTimeout, ILogger logger,
+        TracMetrics? metrics = null)
     {
+        _metrics = metrics;
         _limits = limits;
         _pipeline = CreatePipeline(timeProvider, configurePipeline);
         _timeProvider = timeProvider;
@@ -111,6 +115,8 @@ internal sealed class PluginExtractor
         await gate.WaitAsync(cancellationToken);
         FileStream? fileLock = null;
         var refused = false;
+        long? extracting = null;
+        System.Diagnostics.Activity? activity = null;
         try
         {
             fileLock = await PluginFolderLock.AcquireAsync(folder, _timeProvider, _lockTimeout, cancellationToken);
@@ -122,6 +128,9 @@ internal sealed class PluginExtractor
             // Extracted from a private copy, hashed while copying, so the folder's name always matches what is in it
             // even if the archive is replaced meanwhile.
             var copy = Path.Combine(cacheDirectory, $"{TemporaryPrefix}{Guid.NewGuid():N}.zip");
+            extracting = _timeProvider.GetTimestamp();
+            activity = TracActivities.Source.StartActivity(TracActivities.PluginExtract);
+            activity?.SetTag(TracActivities.PluginTag, name);
             try
             {
                 var copied = await HashAsync(archive, copy, cancellationToken);
@@ -148,6 +157,7 @@ internal sealed class PluginExtractor
                 if (extracted)
                 {
                     PluginCacheLog.PluginExtracted(_logger, archive, folder);
+                    Count(extracting, TracMetrics.ExtractionResults.Extracted);
                 }
 
                 return (new TracPlugin(name, archive, folder, hash), extracted);
@@ -161,10 +171,19 @@ internal sealed class PluginExtractor
         {
             // Refused until the archive (or the limits) change: no folder comes of this lock, so its file is not left behind.
             refused = true;
+            TracActivities.Fail(activity, e);
+            Count(extracting, TracMetrics.ExtractionResults.Refused);
+            throw;
+        }
+        catch (Exception e) when (extracting is not null && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            TracActivities.Fail(activity, e);
+            Count(extracting, TracMetrics.ExtractionResults.Failed);
             throw;
         }
         finally
         {
+            activity?.Dispose();
             if (fileLock is not null)
             {
                 if (refused)
@@ -179,6 +198,18 @@ internal sealed class PluginExtractor
 
             gate.Release();
         }
+    }
+
+    /// <summary>Counts an extraction that was tried (from <paramref name="started"/>; <see langword="null"/>: it never began), by result.</summary>
+    private void Count(long? started, KeyValuePair<string, object?> result)
+    {
+        if (_metrics is null || started is not { } from)
+        {
+            return;
+        }
+
+        _metrics.Extractions.Add(1, result);
+        _metrics.ExtractionDuration.Record(_timeProvider.GetElapsedTime(from).TotalSeconds, result);
     }
 
     /// <summary>Returns the SHA-256 of an archive, remembered by path, size and time stamp (for the clean-up only).</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
 
@@ -26,7 +25,7 @@ internal sealed class RemoteUserRefusals
 
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
-    private readonly Counter<long> _counter;
+    private readonly TracMetrics _metrics;
     private readonly long _interval;
 
     // Indexed by reason: refusals not yet in a Warning, and the timestamp from which the next Warning may be written.
@@ -37,16 +36,16 @@ internal sealed class RemoteUserRefusals
     {
         _logger = logger;
         _timeProvider = timeProvider;
-        _counter = metrics.RemoteUserRefusals;
+        _metrics = metrics;
         _interval = (long)(SummaryInterval.TotalSeconds * timeProvider.TimestampFrequency);
     }
 
     /// <summary>Counts and logs one refusal; <paramref name="value"/> only ever reaches the Debug entry, escaped.</summary>
-    public void Record(RemoteUserSource source, RemoteUserResult result, string value)
+    public void Record(RemoteUserSource source, RemoteUserResult result, string value, string? project)
     {
         var reason = result.Reason!.Value;
         var index = (int)reason;
-        _counter.Add(1, s_tags[index]);
+        _metrics.Add(_metrics.RemoteUserRefusals, 1, s_tags[index], project);
         Interlocked.Increment(ref _pending[index]);
 
         var malformed = result.Outcome == RemoteUserOutcome.Malformed;

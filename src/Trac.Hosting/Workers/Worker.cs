@@ -44,6 +44,7 @@ internal sealed class Worker : ITracWorker
     {
         PluginCacheDirectory = pluginCacheDirectory;
         Key = key;
+        Project = WorkerSlots.ProjectOf(key);
         Environment = environment;
         Generation = generation;
         _services = services;
@@ -62,7 +63,7 @@ internal sealed class Worker : ITracWorker
     public string Key { get; }
 
     /// <summary>Gets the project the worker serves, as logs name it: the environment's name, or <c>shared</c>.</summary>
-    public string Project => WorkerSlots.ProjectOf(Key);
+    public string Project { get; }
 
     public TracEnvironment? Environment { get; }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Trac.Hosting.Diagnostics;
 using Trac.Hosting.Environments;
 using Trac.Hosting.PluginCache;
 
@@ -55,7 +56,17 @@ internal sealed class WorkerFactory(
             if (Applications is { } applications)
             {
                 application = applications.Create(services, context);
-                await application.WarmUpAsync(cancellationToken);
+                using var warmUp = TracActivities.StartChild(TracActivities.WorkerWarmUp, WorkerSlots.ProjectOf(key));
+                warmUp?.SetTag(TracActivities.GenerationTag, generation);
+                try
+                {
+                    await application.WarmUpAsync(cancellationToken);
+                }
+                catch (Exception e)
+                {
+                    TracActivities.Fail(warmUp, e);
+                    throw;
+                }
             }
 
             var limiter = settings.MaxConcurrentRequests > 0

@@ -20,7 +20,7 @@ internal sealed class WorkerSlot(string key, ResiliencePipeline startPipeline, S
     public string Key { get; } = key;
 
     /// <summary>Gets the project of the key, as logs name it.</summary>
-    public string Project => WorkerSlots.ProjectOf(Key);
+    public string Project { get; } = WorkerSlots.ProjectOf(key);
 
     public ResiliencePipeline StartPipeline { get; } = startPipeline;
 

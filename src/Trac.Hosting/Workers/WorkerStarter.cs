@@ -63,14 +63,18 @@ internal sealed class WorkerStarter
         }
 
         var attempt = new Attempt(this, slot, environment, pluginCacheDirectory, gated);
+        using var activity = TracActivities.StartDetached(TracActivities.WorkerStart, slot.Project);
+        activity?.SetTag(TracActivities.StartReasonTag, reason);
         Worker worker;
         try
         {
             worker = await slot.StartPipeline.ExecuteAsync(
                 static (attempt, token) => new ValueTask<Worker>(attempt.RunAsync(token)), attempt, cancellationToken);
+            activity?.SetTag(TracActivities.GenerationTag, worker.Generation);
         }
         catch (BrokenCircuitException e)
         {
+            TracActivities.Fail(activity, e);
             throw new WorkerUnavailableException(
                 $"Service Unavailable: the application for this project failed to start several times; it is tried again in {Seconds(e.RetryAfter)} seconds.",
                 e.RetryAfter ?? TimeSpan.FromSeconds(30), e);
@@ -81,12 +85,13 @@ internal sealed class WorkerStarter
                 ? $"it did not start within Trac:Workers:StartTimeout ({_settings.StartTimeout:c}): raise the timeout, or see what the application logged meanwhile (a worker process's output is logged as WorkerProcessOutput)"
                 : e.Message;
             WorkerLog.WorkerStartFailed(_logger, slot.Project, error, e);
+            TracActivities.Fail(activity, e);
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }
         finally
         {
-            _metrics.StartDuration.Record(_timeProvider.GetElapsedTime(started).TotalSeconds);
+            _metrics.Record(_metrics.StartDuration, _timeProvider.GetElapsedTime(started).TotalSeconds, slot.Project);
         }
 
         try
@@ -100,7 +105,7 @@ internal sealed class WorkerStarter
             throw;
         }
 
-        _metrics.ActiveWorkers.Add(1);
+        _metrics.Add(_metrics.ActiveWorkers, 1, slot.Project);
         WorkerLog.WorkerStarted(_logger, slot.Project, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }

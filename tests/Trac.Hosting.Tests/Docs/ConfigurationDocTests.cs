@@ -37,8 +37,8 @@ public sealed partial class ConfigurationDocTests
     [Fact]
     public void TheOptionsHaveSectionsAndProperties()
     {
-        // Guards the reflection the other tests rely on: the stages' four sections, logins, and the two kinds of worker process, none of them empty.
-        Assert.Equal(new[] { "Environment", "RemoteUser", "Login", "PluginCache", "Workers", "Python", "FastCgi" }, Sections().Select(s => s.Section));
+        // Guards the reflection the other tests rely on: the stages' four sections, logins, the two kinds of worker process and telemetry, none of them empty.
+        Assert.Equal(new[] { "Environment", "RemoteUser", "Login", "PluginCache", "Workers", "Python", "FastCgi", "Telemetry" }, Sections().Select(s => s.Section));
         Assert.All(Sections(), s => Assert.NotEmpty(s.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance)));
     }
 

@@ -10,7 +10,7 @@ public sealed class DebouncerTests
     [Fact]
     public void Action_RunsOnceTheTriggersHaveBeenQuietForTheDelay()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var runs = 0;
         using var debouncer = new Debouncer(time, Delay, () => runs++);
 
@@ -30,7 +30,7 @@ public sealed class DebouncerTests
     [Fact]
     public void TriggerAfterARun_RunsAgain()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var runs = 0;
         using var debouncer = new Debouncer(time, Delay, () => runs++);
 
@@ -45,7 +45,7 @@ public sealed class DebouncerTests
     [Fact]
     public void TriggerAfterDispose_IsIgnored()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var runs = 0;
         var debouncer = new Debouncer(time, Delay, () => runs++);
         debouncer.Dispose();

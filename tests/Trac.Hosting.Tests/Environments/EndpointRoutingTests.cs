@@ -91,7 +91,7 @@ public sealed class EndpointRoutingTests : IDisposable
         await client.GetStringAsync("/alpha/wiki");
         await client.GetStringAsync("/alpha/wiki");
 
-        Assert.Single(logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RoutingBeforeTrac);
+        Assert.Single(logs.Entries, e => e.Id.Id == Diagnostics.EventIds.RoutingBeforeTrac);
     }
 
     private WebApplication Build(TracTestLogs? logs = null)

@@ -13,6 +13,9 @@ namespace Trac.Hosting.Tests.Environments;
 /// </summary>
 public sealed class EnvironmentFeatureReuseTests : IDisposable
 {
+    // A meter of no host: the middleware is built here without one.
+    private static readonly Trac.Hosting.Diagnostics.TracMetrics s_metrics = new(meterFactory: null);
+
     private readonly TracTestDirectory _projects = new();
 
     public EnvironmentFeatureReuseTests() => _projects.CreateEnvironment("alpha", e => e.WithProject("Alpha"));
@@ -102,7 +105,8 @@ public sealed class EnvironmentFeatureReuseTests : IDisposable
             },
             catalog,
             new ProjectIndex(null, catalog.Watchers, TimeProvider.System, TimeSpan.Zero, NullLogger.Instance),
-            NullLogger.Instance);
+            NullLogger.Instance,
+            s_metrics);
 
     private static DefaultHttpContext Context(string path, string pathBase = "")
     {

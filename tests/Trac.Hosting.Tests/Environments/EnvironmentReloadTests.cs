@@ -57,7 +57,7 @@ public sealed class EnvironmentReloadTests : IDisposable
         Assert.Equal(200, (await host.Request("alpha").SendAsync()).StatusCode);
         Assert.Equal("Good", host.Recorder.Dispatches.Last().ProjectName);
 
-        var kept = host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
+        var kept = host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
         _projects.WriteTracIni("alpha", "this line is not INI\n");
         var entry = await kept;
 

@@ -9,6 +9,9 @@ namespace Trac.Hosting.Tests.Environments;
 /// <summary>The middleware on its own, with a <see cref="DefaultHttpContext"/> and a lambda as the next delegate.</summary>
 public sealed class EnvironmentResolutionMiddlewareTests : IDisposable
 {
+    // A meter of no host: the middleware is built here without one.
+    private static readonly Trac.Hosting.Diagnostics.TracMetrics s_metrics = new(meterFactory: null);
+
     private static readonly string[] DirectoryNames = ["mydir1", "mydir2", ".hidden_dir"];
     private static readonly string[] FileNames = ["myfile1", "myfile2", ".dot_file"];
     private readonly TracTestDirectory _projects = new();
@@ -118,7 +121,7 @@ public sealed class EnvironmentResolutionMiddlewareTests : IDisposable
             TimeProvider.System, NullLogger.Instance);
 
     private static EnvironmentResolutionMiddleware Middleware(EnvironmentCatalog catalog, RequestDelegate next) =>
-        new(next, catalog, new ProjectIndex(null, catalog.Watchers, TimeProvider.System, TimeSpan.Zero, NullLogger.Instance), NullLogger.Instance);
+        new(next, catalog, new ProjectIndex(null, catalog.Watchers, TimeProvider.System, TimeSpan.Zero, NullLogger.Instance), NullLogger.Instance, s_metrics);
 
     private static DefaultHttpContext Context(string path)
     {

@@ -253,7 +253,7 @@ public sealed class EnvironmentResolutionTests : IDisposable
         Assert.Equal(500, response.StatusCode);
         Assert.Equal($"Trac Error\n\nTracError: The configuration file is not found at {Path.Combine(path, "conf", "trac.ini")}", response.Body);
         Assert.DoesNotContain(" at Trac.", response.Body, StringComparison.Ordinal);
-        var logged = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
+        var logged = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
         Assert.Contains(path, logged.Message, StringComparison.Ordinal);
     }
 
@@ -396,8 +396,8 @@ public sealed class EnvironmentResolutionTests : IDisposable
         Assert.Equal("extra#0 /extra|/ user=-", (await host.RequestPath("/extra").SendAsync()).Body);
         Assert.Equal(["First", "Extra"], host.Recorder.Dispatches.Select(d => d.ProjectName));
         Assert.Equal(404, (await host.RequestPath("/missing").SendAsync()).StatusCode);
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentConflict && e.Message.Contains(second, StringComparison.Ordinal));
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentPathMissing);
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.EnvironmentConflict && e.Message.Contains(second, StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.EnvironmentPathMissing);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class HostPathsTests : IDisposable
     {
         await using var app = await StartAsync(o => o.Environment.HostPaths.Add("/healthz"), dispatch: true);
 
-        var warning = Assert.Single(_logs.Entries, e => e.EventId.Name == "UnreachableEndpoints");
+        var warning = Assert.Single(_logs.Entries, e => e.Id.Name == "UnreachableEndpoints");
 
         Assert.Contains("/wiki", warning.Message, StringComparison.Ordinal);
         Assert.Contains("Trac:Environment:HostPaths (/healthz)", warning.Message, StringComparison.Ordinal);
@@ -74,7 +74,7 @@ public sealed class HostPathsTests : IDisposable
     {
         await using var app = await StartAsync(o => o.Environment.HostPaths.Add("/healthz"), dispatch: false);
 
-        Assert.DoesNotContain(_logs.Entries, e => e.EventId.Name == "UnreachableEndpoints");
+        Assert.DoesNotContain(_logs.Entries, e => e.Id.Name == "UnreachableEndpoints");
     }
 
     [Theory]

@@ -46,7 +46,7 @@ public sealed class ProjectChurnTests : IDisposable
             }
 
             var stopped = Task.WhenAll(names.Select(name => host.Logs.WaitForAsync(
-                e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped && e.Message.Contains($"worker {name} #", StringComparison.Ordinal))));
+                e => e.Id.Id == Diagnostics.EventIds.WorkerStopped && e.Message.Contains($"worker {name} #", StringComparison.Ordinal))));
             foreach (var name in names)
             {
                 Directory.Delete(Path.Combine(_projects.Path, name), recursive: true);
@@ -64,7 +64,7 @@ public sealed class ProjectChurnTests : IDisposable
     [Fact]
     public async Task AfterChurn_TheProjectThatStayedStillSeesItsTracIniAndPluginsChange()
     {
-        await using var host = await StartAsync(new ManualTimeProvider());
+        await using var host = await StartAsync(new FakeTimeProvider());
         Assert.Equal(200, (await host.Request("keep").SendAsync()).StatusCode);
         for (var round = 0; round < 3; round++)
         {
@@ -91,7 +91,7 @@ public sealed class ProjectChurnTests : IDisposable
     public async Task AProjectDeletedAndMadeAgain_IsServedAndWatchedAgain()
     {
         var path = _projects.CreateEnvironment("again", e => e.WithProject("First"));
-        await using var host = await StartAsync(new ManualTimeProvider());
+        await using var host = await StartAsync(new FakeTimeProvider());
         Assert.Equal(200, (await host.Request("again").SendAsync()).StatusCode);
         Directory.Delete(path, recursive: true);
         host.Time.Advance(Rescan);
@@ -108,7 +108,7 @@ public sealed class ProjectChurnTests : IDisposable
     public async Task ADeletedProject_IsReportedRemovedOnce_NotKeptAsLastGood()
     {
         var gone = _projects.CreateEnvironment("gone");
-        await using var host = await StartAsync(new ManualTimeProvider());
+        await using var host = await StartAsync(new FakeTimeProvider());
         Assert.Equal(200, (await host.Request("gone").SendAsync()).StatusCode);
 
         var removed = host.Logs.WaitForAsync("EnvironmentRemoved");
@@ -118,15 +118,15 @@ public sealed class ProjectChurnTests : IDisposable
         host.Time.Advance(Rescan);
 
         Assert.Equal($"The Trac environment 'gone' at '{gone}' was removed: its directory is gone.", (await removed).Message);
-        Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.EnvironmentRemoved);
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
+        Assert.Single(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.EnvironmentRemoved);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.ReloadFailedKeepingLastGood);
         Assert.Equal(404, (await host.Request("gone").SendAsync()).StatusCode);
     }
 
     [Fact]
     public async Task ChangeTokenOfAKeyNoProjectHas_ThrowsAndCreatesNothing()
     {
-        await using var host = await StartAsync(new ManualTimeProvider());
+        await using var host = await StartAsync(new FakeTimeProvider());
         Assert.Equal(200, (await host.Request("keep").SendAsync()).StatusCode);
         var unknown = Path.Combine(_projects.Path, "never-seen");
 

@@ -210,7 +210,7 @@ public sealed class ProjectIndexTests : IDisposable
             .StartAsync();
         Assert.Equal("version one", (await host.RequestPath("/").SendAsync()).Body);
 
-        var reloaded = host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.IndexTemplateReloaded);
+        var reloaded = host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.IndexTemplateReloaded);
         File.WriteAllText(template, "version two");
         await reloaded;
 

@@ -49,7 +49,7 @@ public sealed class ServerPathTests : IDisposable
         Assert.Equal("Trac Error\n\nTracError: " + expected, response.Body);
         Assert.DoesNotContain(_projects.Path, response.Body, StringComparison.Ordinal);
         // The log keeps the full message, with the path.
-        var logged = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
+        var logged = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.EnvironmentOpenFailed);
         Assert.Contains(path, logged.Message, StringComparison.Ordinal);
     }
 

@@ -69,7 +69,7 @@ public sealed class DigestTests : IDisposable
     [Fact]
     public void Nonces_ExpireAndRefuseAReplayedCount()
     {
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         var nonces = new DigestNonces(clock, TimeSpan.FromMinutes(5));
         var nonce = nonces.Create();
 
@@ -90,7 +90,7 @@ public sealed class DigestTests : IDisposable
     [Fact]
     public void Nonces_RememberTheCountsOfLiveNoncesOnly()
     {
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         var nonces = new DigestNonces(clock, TimeSpan.FromMinutes(5));
         var used = Enumerable.Range(0, 1100).Select(_ => nonces.Create()).ToList();
         Assert.All(used, n => Assert.Equal(DigestNonceCheck.Valid, nonces.Check(n, "00000001")));

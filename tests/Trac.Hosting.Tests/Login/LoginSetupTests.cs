@@ -183,7 +183,7 @@ public sealed class LoginSetupTests : IDisposable
         await ApacheTools.HtdigestAsync(["-c", file, "Elsewhere", "alice"], "pw");
         await using var host = await Builder(o => o.Files["*"] = new() { Path = file, Format = PasswordFileFormat.Htdigest }).StartAsync();
 
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "PasswordFileNoUsersInRealm");
+        var warning = Assert.Single(host.Logs.Entries, e => e.Id.Name == "PasswordFileNoUsersInRealm");
 
         Assert.Contains("realm 'Trac'", warning.Message, StringComparison.Ordinal);
         Assert.Contains("'Elsewhere'", warning.Message, StringComparison.Ordinal);

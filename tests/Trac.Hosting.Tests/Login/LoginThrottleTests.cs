@@ -13,7 +13,7 @@ public sealed class LoginThrottleTests
     [Fact]
     public void AfterMaxFailures_TheAddressAndTheUserAreThrottled_UntilTheClockGivesATokenBack()
     {
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         var throttle = new LoginThrottle(clock, maxFailures: 3, period: TimeSpan.FromSeconds(10));
 
         for (var i = 0; i < 3; i++)
@@ -41,7 +41,7 @@ public sealed class LoginThrottleTests
     [Fact]
     public void SucceededAttempts_GiveTheirTokensBack()
     {
-        var throttle = new LoginThrottle(ManualTimeProvider.StartingNow(), maxFailures: 2, period: TimeSpan.FromMinutes(1));
+        var throttle = new LoginThrottle(TracTestTime.StartingNow(), maxFailures: 2, period: TimeSpan.FromMinutes(1));
 
         for (var i = 0; i < 10; i++)
         {
@@ -55,7 +55,7 @@ public sealed class LoginThrottleTests
     [Fact]
     public async Task AttemptsSentAtOnce_GetNoMoreTokensThanThereAre()
     {
-        var throttle = new LoginThrottle(ManualTimeProvider.StartingNow(), maxFailures: 3, period: TimeSpan.FromMinutes(1));
+        var throttle = new LoginThrottle(TracTestTime.StartingNow(), maxFailures: 3, period: TimeSpan.FromMinutes(1));
         using var start = new Barrier(40);
 
         var begun = Enumerable.Range(0, 40)
@@ -75,7 +75,7 @@ public sealed class LoginThrottleTests
     [InlineData("10.0.0.1", "::ffff:10.0.0.1")]
     public void AddressesOfOneHost_ShareABucket(string one, string other)
     {
-        var throttle = new LoginThrottle(ManualTimeProvider.StartingNow(), maxFailures: 1, period: TimeSpan.FromMinutes(1));
+        var throttle = new LoginThrottle(TracTestTime.StartingNow(), maxFailures: 1, period: TimeSpan.FromMinutes(1));
 
         Assert.True(throttle.TryBegin(IPAddress.Parse(one), "alice"));
 
@@ -86,7 +86,7 @@ public sealed class LoginThrottleTests
     [Fact]
     public void AVerifiedLogin_IsRememberedForItsLifetime_OnlyWithTheSamePassword_AndWithinItsCapacity()
     {
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         var verified = new VerifiedLogins(clock, TimeSpan.FromMinutes(1), capacity: 4);
 
         verified.Add("/srv/htpasswd", "alice", "secret");

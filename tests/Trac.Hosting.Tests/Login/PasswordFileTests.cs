@@ -48,8 +48,8 @@ public sealed class PasswordFileTests : IDisposable
         Assert.True(changed.Verify("alice", "other"));
         Assert.True(changed.Verify("bob", "test"));
         Assert.True(Users(file).Verify("bob", "test"), "the last good content stays in use");
-        Assert.Contains(_logs.Entries, e => e.EventId.Name == "PasswordFileLineSkipped" && e.Message.Contains("line 3", StringComparison.Ordinal));
-        Assert.Contains(_logs.Entries, e => e.EventId.Name == "PasswordFileReloadFailed" && e.Message.Contains(path, StringComparison.Ordinal));
+        Assert.Contains(_logs.Entries, e => e.Id.Name == "PasswordFileLineSkipped" && e.Message.Contains("line 3", StringComparison.Ordinal));
+        Assert.Contains(_logs.Entries, e => e.Id.Name == "PasswordFileReloadFailed" && e.Message.Contains(path, StringComparison.Ordinal));
         Assert.DoesNotContain(_logs.Entries, e => e.Message.Contains("qUqP5", StringComparison.Ordinal) || e.Message.Contains("0JQea", StringComparison.Ordinal));
     }
 

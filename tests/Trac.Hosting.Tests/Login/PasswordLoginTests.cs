@@ -120,7 +120,7 @@ public sealed class PasswordLoginTests : IDisposable
         Assert.Equal(500, first.StatusCode);
         Assert.Contains("Authentication information not available", first.Body, StringComparison.Ordinal);
         Assert.Equal(500, second.StatusCode);
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "LoginWithoutPasswordFile");
+        var warning = Assert.Single(host.Logs.Entries, e => e.Id.Name == "LoginWithoutPasswordFile");
         Assert.Contains("Trac:Login:Files:beta", warning.Message, StringComparison.Ordinal);
     }
 
@@ -157,7 +157,7 @@ public sealed class PasswordLoginTests : IDisposable
     public async Task FailedLogins_AreThrottledWith429_UntilTheManualClockForgivesOne()
     {
         var file = await HtpasswdAsync("-m", ("alice", "right"));
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         await using var host = await StartAsync(o =>
         {
             o.Files["*"] = new() { Path = file };
@@ -188,7 +188,7 @@ public sealed class PasswordLoginTests : IDisposable
         Assert.Equal(429, stillThrottled.StatusCode);
         Assert.Equal(200, forgiven.StatusCode);
         Assert.Equal(3, host.Metrics.Sum("trac.login.attempts", (LoginResult.Tag, LoginResult.Throttled)));
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "LoginsThrottled");
+        var warning = Assert.Single(host.Logs.Entries, e => e.Id.Name == "LoginsThrottled");
         Assert.DoesNotContain("right", warning.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong", warning.Message, StringComparison.Ordinal);
     }
@@ -204,7 +204,7 @@ public sealed class PasswordLoginTests : IDisposable
         await host.Request("alpha", "/login").WithHeader("Authorization", Basic("alice", "Wr0ngGuess")).SendAsync();
         await host.Request("alpha", "/login").WithHeader("Authorization", "Basic !!not-base64").SendAsync();
 
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "LoginFailed");
+        Assert.Contains(host.Logs.Entries, e => e.Id.Name == "LoginFailed");
         Assert.All(host.Logs.Entries, e =>
         {
             Assert.DoesNotContain("Sup3rSecret", e.Message, StringComparison.Ordinal);
@@ -220,11 +220,11 @@ public sealed class PasswordLoginTests : IDisposable
         await using var host = await StartAsync(o => o.Files["*"] = new() { Path = file });
 
         await host.Request("alpha", "/login").FromPeer("127.0.0.1").WithHeader("Authorization", Basic("alice", "pw")).SendAsync();
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Name == "BasicLoginOverPlainHttp");
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name == "BasicLoginOverPlainHttp");
         await host.Request("alpha", "/login").FromPeer("192.0.2.7").WithHeader("Authorization", Basic("alice", "pw")).SendAsync();
         await host.Request("alpha", "/login").FromPeer("192.0.2.8").WithHeader("Authorization", Basic("alice", "pw")).SendAsync();
 
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "BasicLoginOverPlainHttp");
+        var warning = Assert.Single(host.Logs.Entries, e => e.Id.Name == "BasicLoginOverPlainHttp");
         Assert.Contains("192.0.2.7", warning.Message, StringComparison.Ordinal);
     }
 
@@ -255,7 +255,7 @@ public sealed class PasswordLoginTests : IDisposable
     public async Task Digest_StaleNonce_IsChallengedWithStaleTrue_AndAReplayIsRefused()
     {
         var file = await HtdigestAsync("Trac", ("alice", "pw"));
-        var clock = ManualTimeProvider.StartingNow();
+        var clock = TracTestTime.StartingNow();
         await using var host = await StartAsync(o =>
         {
             o.Files["*"] = new() { Path = file, Format = PasswordFileFormat.Htdigest };

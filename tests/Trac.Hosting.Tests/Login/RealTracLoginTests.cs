@@ -34,7 +34,7 @@ public sealed class RealTracLoginTests(TracTemplate template) : IDisposable
         await ApacheTools.HtdigestAsync(["-c", htdigest, "Beta", "bob"], "bob's secret");
         await using var host = await TracTestHost.CreateBuilder(_projects)
             .UseKestrel()
-            .UseTime(ManualTimeProvider.StartingNow())
+            .UseTime(TracTestTime.StartingNow())
             .ConfigureTrac(o =>
             {
                 o.Login.Files["*"] = new() { Path = htpasswd };

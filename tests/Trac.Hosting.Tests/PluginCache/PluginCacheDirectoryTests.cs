@@ -56,7 +56,7 @@ public sealed class PluginCacheDirectoryTests : IDisposable
         PluginCacheDirectory.Prepare(path, allowInsecure: true, logs.CreateLogger("test"));
 
         var entry = Assert.Single(logs.Entries);
-        Assert.Equal(Diagnostics.EventIds.InsecurePluginCacheAccepted, entry.EventId.Id);
+        Assert.Equal(Diagnostics.EventIds.InsecurePluginCacheAccepted, entry.Id.Id);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
         Assert.StartsWith("SECURITY:", entry.Message, StringComparison.Ordinal);
     }

@@ -45,7 +45,7 @@ public sealed class PluginCacheServerPathTests : IDisposable
         Assert.Equal(500, response.StatusCode);
         Assert.Equal(PublicBody, response.Body);
         Assert.DoesNotContain(_elsewhere.Path, response.Body, StringComparison.Ordinal);
-        var logged = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginCacheUnavailable);
+        var logged = Assert.Single(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.PluginCacheUnavailable);
         Assert.Contains($"The plugin cache directory '{cache}' cannot be used:", logged.Message, StringComparison.Ordinal);
     }
 

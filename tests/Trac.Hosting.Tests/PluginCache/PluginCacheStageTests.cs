@@ -169,7 +169,7 @@ public sealed class PluginCacheStageTests : IDisposable
 
         Assert.Equal(500, response.StatusCode);
         Assert.StartsWith($"Trac Error\n\nTracError: The plugin cache directory '{Path.Combine(file, "cache")}' cannot be used:", response.Body, StringComparison.Ordinal);
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginCacheUnavailable);
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.PluginCacheUnavailable);
     }
 
     [Fact]
@@ -307,7 +307,7 @@ public sealed class PluginCacheStageTests : IDisposable
         Assert.True(File.Exists(recent), "a recent copy is kept");
         Assert.True(PluginExtractor.IsComplete(plugin));
         Assert.True(File.Exists(plugin + ".lock"), "the lock file of a folder is kept");
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.PluginLeftoverRemoved && e.Message.Contains(copy, StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.PluginLeftoverRemoved && e.Message.Contains(copy, StringComparison.Ordinal));
     }
 
     [Fact]

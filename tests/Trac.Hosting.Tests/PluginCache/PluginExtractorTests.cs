@@ -139,7 +139,7 @@ public sealed class PluginExtractorTests : IDisposable
         // A lock file its last holder deleted and marked; a waiter that opened it just before the deletion must
         // not take it as the lock, since the path may already name another one.
         var archive = Archive("p", ("a.txt", "a"));
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var extractor = new PluginExtractor(Limits, null, time, TimeSpan.FromSeconds(5), NullLogger.Instance);
         var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(archive))).ToLowerInvariant();
         var folder = Path.Combine(_cache, PluginExtractor.FolderName("p", hash));
@@ -287,7 +287,7 @@ public sealed class PluginExtractorTests : IDisposable
     [Fact]
     public async Task DefaultPipeline_RetriesIOExceptionButNotUnsafeArchives()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var pipeline = PluginExtractor.CreatePipeline(time, null);
         var attempts = 0;
 

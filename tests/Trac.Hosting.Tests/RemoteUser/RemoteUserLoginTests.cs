@@ -84,7 +84,7 @@ public sealed class RemoteUserLoginTests : IDisposable
         Assert.Equal(
             "Trac Error\n\nTracError: Authentication information not available. Please refer to the installation documentation.",
             await response.Content.ReadAsStringAsync());
-        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.LoginWithoutAuthentication);
+        var entry = Assert.Single(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.LoginWithoutAuthentication);
         Assert.Equal(LogLevel.Error, entry.Level);
         Assert.Contains("AddAuthentication", entry.Message, StringComparison.Ordinal);
         Assert.Contains("/login/\\u000D\\u000Aforged", entry.Message, StringComparison.Ordinal);

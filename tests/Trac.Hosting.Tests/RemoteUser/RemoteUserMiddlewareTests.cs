@@ -256,10 +256,10 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
         Assert.Equal(status, response.StatusCode);
         Assert.Equal(message, response.Body);
         Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(message).ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers["Content-Length"]);
-        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
+        var entry = Assert.Single(host.Logs.Entries, e => e.Id.Id is Diagnostics.EventIds.RemoteUserMalformed or Diagnostics.EventIds.RemoteUserRefused);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Debug, entry.Level);
         Assert.DoesNotContain('\u202E', entry.Message);
-        var warning = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserRefusalsSummarized);
+        var warning = Assert.Single(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.RemoteUserRefusalsSummarized);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
         Assert.StartsWith($"Remote user values refused with {status} for ", warning.Message, StringComparison.Ordinal);
         Assert.Contains(" since the last such warning: 1. ", warning.Message, StringComparison.Ordinal);
@@ -273,7 +273,7 @@ public sealed class RemoteUserMiddlewareTests : IDisposable
 
         await host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", "alice\r\nINFO forged line").SendAsync();
 
-        var entry = Assert.Single(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.RemoteUserMalformed);
+        var entry = Assert.Single(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.RemoteUserMalformed);
         Assert.Contains("alice\\u000D\\u000AINFO forged line", entry.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', entry.Message);
     }

@@ -49,8 +49,8 @@ public sealed partial class RemoteUserRefusalLogTests : IDisposable
         Assert.Equal(reasons.Select(r => r.Reason).Order(), first.Select(s => s.Reason).Order());
         Assert.All(first, s => Assert.InRange(s.Count, 1, Concurrent));
         Assert.All(first, s => Assert.Equal(reasons.Single(r => r.Reason == s.Reason).Status, s.StatusCode));
-        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.EventId.Id == EventIds.RemoteUserMalformed && e.Message.Contains("control or format", StringComparison.Ordinal)));
-        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.EventId.Id == EventIds.RemoteUserRefused));
+        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.Id.Id == EventIds.RemoteUserMalformed && e.Message.Contains("control or format", StringComparison.Ordinal)));
+        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.Id.Id == EventIds.RemoteUserRefused));
         AssertNoClientTextAtWarningOrAbove(host);
 
         // Just short of the interval: still counted, still no second Warning.
@@ -107,8 +107,8 @@ public sealed partial class RemoteUserRefusalLogTests : IDisposable
             (await host.Request("alpha", "/wiki").FromPeer(Stranger).WithHeader("X-Remote-User", ClientText + i).WithHeader("X_Remote_User", ClientText + i).SendAsync()).Body)));
 
         Assert.All(bodies, b => Assert.Equal("user=-", b));
-        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.EventId.Id == EventIds.UntrustedUserHeaderRemoved && e.Level == LogLevel.Debug));
-        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.EventId.Id == EventIds.LookAlikeHeaderRemoved && e.Level == LogLevel.Debug));
+        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.Id.Id == EventIds.UntrustedUserHeaderRemoved && e.Level == LogLevel.Debug));
+        Assert.Equal(Concurrent, host.Logs.Entries.Count(e => e.Id.Id == EventIds.LookAlikeHeaderRemoved && e.Level == LogLevel.Debug));
         Assert.DoesNotContain(host.Logs.Entries, e => e.Category == "Trac.Hosting.RemoteUser" && e.Level >= LogLevel.Information);
     }
 
@@ -138,10 +138,10 @@ public sealed partial class RemoteUserRefusalLogTests : IDisposable
         (await host.Request("alpha", "/wiki").WithServerVariable("REMOTE_USER", value).SendAsync()).StatusCode;
 
     private static List<(string Reason, int StatusCode, long Count)> Summaries(TracTestHost host) =>
-        host.Logs.Entries.Where(e => e.EventId.Id == EventIds.RemoteUserRefusalsSummarized).Select(e =>
+        host.Logs.Entries.Where(e => e.Id.Id == EventIds.RemoteUserRefusalsSummarized).Select(e =>
         {
             Assert.Equal(LogLevel.Warning, e.Level);
-            Assert.Equal(nameof(EventIds.RemoteUserRefusalsSummarized), e.EventId.Name);
+            Assert.Equal(nameof(EventIds.RemoteUserRefusalsSummarized), e.Id.Name);
             var match = SummaryPattern().Match(e.Message);
             Assert.True(match.Success, e.Message);
             return (match.Groups["reason"].Value, int.Parse(match.Groups["status"].Value, CultureInfo.InvariantCulture),

@@ -7,7 +7,7 @@ internal sealed class TimerCountingClock : TimeProvider
 {
     private int _live;
 
-    public ManualTimeProvider Manual { get; } = new();
+    public FakeTimeProvider Manual { get; } = new();
 
     public int LiveTimers => Volatile.Read(ref _live);
 

@@ -54,7 +54,7 @@ public sealed class AbortedWorkerTests : IDisposable
         Assert.Equal(TracWorkerState.Aborted, aborted.State);
         Assert.Equal(3, aborted.ActiveRequests);
         Assert.Equal(3, host.Metrics.Sum("trac.worker.outliving_requests"));
-        Assert.Single(host.Logs.Entries, e => e.EventId.Name == "WorkerStoppedWithRequestsRunning");
+        Assert.Single(host.Logs.Entries, e => e.Id.Name == "WorkerStoppedWithRequestsRunning");
 
         // The last one returning takes the worker off the list.
         var returned = host.Logs.WaitForAsync("WorkerAbortedRequestsReturned");

@@ -219,7 +219,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
         Assert.Equal("one", Variables(first.Body)["plugin"]);
         Assert.Equal("second", Variables(second.Body)["plugin"]);
         Assert.True(host.Workers.Serving("alpha")?.Generation >= 3);
-        Assert.True(host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginsChanged)) >= 2);
+        Assert.True(host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.PluginsChanged)) >= 2);
     }
 
     [Fact]
@@ -243,7 +243,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
         Assert.Equal(160, statuses.Count(s => s == HttpStatusCode.OK));
         Assert.True(host.Workers.Serving("alpha")?.Generation >= 2, $"alpha is at generation {host.Workers.Serving("alpha")?.Generation}");
         Assert.True(host.Workers.Serving("beta")?.Generation >= 2, $"beta is at generation {host.Workers.Serving("beta")?.Generation}");
-        Assert.True(host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.MaximumRequests)) >= 2);
+        Assert.True(host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.MaximumRequests)) >= 2);
     }
 
     [Fact]
@@ -287,7 +287,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
         Assert.Equal(HttpStatusCode.OK, (await afterCrash).Status);
         Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
         Assert.Equal(1, host.Workers.Serving("beta")?.Generation);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.Crashed)));
         Assert.DoesNotContain(alpha, RealTrac.Processes(Path.Combine(_projects.Path, "alpha")));
     }
 
@@ -304,7 +304,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.NotNull(response.Headers.RetryAfter);
-            var log = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "WorkerStartFailed");
+            var log = Assert.Single(host.Logs.Entries, e => e.Id.Name == "WorkerStartFailed");
             Assert.Contains(missing, log.Message, StringComparison.Ordinal);
             Assert.Contains("Trac:Python:Python", log.Message, StringComparison.Ordinal);
         }
@@ -316,7 +316,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
             using var response = await client.GetAsync("/alpha/wiki/WikiStart");
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            var log = host.Logs.Entries.First(e => e.EventId.Name == "WorkerStartFailed");
+            var log = host.Logs.Entries.First(e => e.Id.Name == "WorkerStartFailed");
             Assert.Contains("exited with status", log.Message, StringComparison.Ordinal);
             Assert.Contains("error output ends:", log.Message, StringComparison.Ordinal);
         }
@@ -362,7 +362,7 @@ public sealed partial class RealTracPipelineTests(TracTemplate template) : IDisp
         TimeProvider? time = null) =>
         TracTestHost.CreateBuilder(_projects)
             .UseKestrel()
-            .UseTime(time ?? ManualTimeProvider.StartingNow())
+            .UseTime(time ?? TracTestTime.StartingNow())
             .UseTrac(t => t
                 .ResolveEnvironment()
                 .NormalizeRemoteUser(o =>

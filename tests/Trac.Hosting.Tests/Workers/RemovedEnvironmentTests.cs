@@ -37,11 +37,11 @@ public sealed class RemovedEnvironmentTests : IDisposable
 
         host.Time.Advance(Interval);
 
-        var stopped = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped);
+        var stopped = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerStopped);
         Assert.Contains("environment_removed", stopped.Message, StringComparison.Ordinal);
         Assert.Contains("Stopped worker gone #1", stopped.Message, StringComparison.Ordinal);
         Assert.Equal(404, (await host.Request("gone").SendAsync()).StatusCode);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.EnvironmentRemoved)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.EnvironmentRemoved)));
         // The other project keeps its worker.
         var remaining = Assert.Single(host.Workers.State);
         Assert.Equal((Path.Combine(_projects.Path, "stays"), 1L, TracWorkerState.Serving), (remaining.Key, remaining.Generation, remaining.State));
@@ -55,14 +55,14 @@ public sealed class RemovedEnvironmentTests : IDisposable
         Assert.Equal(200, (await host.Request("gone").SendAsync()).StatusCode);
         Directory.Delete(gone, recursive: true);
         host.Time.Advance(Interval);
-        await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped);
+        await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerStopped);
 
         _projects.CreateEnvironment("gone");
         host.Time.Advance(Interval);
 
         Assert.Equal(200, (await host.Request("gone").SendAsync()).StatusCode);
         // The project's state was freed when it left, so the one that came back is numbered from 1 again.
-        Assert.Equal(2, host.Logs.Entries.Count(e => e.EventId.Id == Diagnostics.EventIds.WorkerStarted));
+        Assert.Equal(2, host.Logs.Entries.Count(e => e.Id.Id == Diagnostics.EventIds.WorkerStarted));
         Assert.Equal([1L, 1L], host.Recorder.Dispatches.Select(d => d.Generation));
         Assert.Equal(TracWorkerState.Serving, Assert.Single(host.Workers.State).State);
     }

@@ -69,7 +69,7 @@ public sealed class TracProcessWorkerTests : IDisposable
             Assert.Equal(200, after.StatusCode);
             Assert.Contains("Alpha Project", after.Body, StringComparison.Ordinal);
             Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
-            Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
+            Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.Crashed)));
         }
         finally
         {

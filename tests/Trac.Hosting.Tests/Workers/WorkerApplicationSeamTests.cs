@@ -53,7 +53,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         await switched;
         Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", reason)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", reason)));
         Assert.Equal(2, applications.Made.Count);
         await applications.Made[0].Disposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
@@ -81,7 +81,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         Assert.Equal(2, host.Workers.Serving("alpha")?.Generation);
         Assert.Equal(1, host.Workers.Serving("beta")?.Generation);
         Assert.False(betaSwitched.IsCompleted);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.MemoryLimit)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.MemoryLimit)));
     }
 
     [Theory]
@@ -177,7 +177,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
 
         await switched;
         Assert.Equal("alpha#2", (await host.Request("alpha").SendAsync()).Body);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Crashed)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.Crashed)));
     }
 
     [Fact]
@@ -208,7 +208,7 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         Assert.Equal($"1 {first}", await WorkerPluginsAsync(host, first));
         Assert.Equal($"2 {second}", await WorkerPluginsAsync(host, second));
         Assert.False(host.Pool().IsProcessRetiring);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
 
         await host.Recorder.WaitForDisposeAsync("alpha", 1);
     }
@@ -226,8 +226,8 @@ public sealed class WorkerApplicationSeamTests : IDisposable
         await host.Workers.RecycleAsync("alpha");
 
         Assert.Equal($"3 {second}", await WorkerPluginsAsync(host, second));
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.Manual)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.PluginCacheDirectoryChanged)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.Manual)));
     }
 
     [Fact]

@@ -37,13 +37,13 @@ public sealed class WorkerLimitTests : IDisposable
         Assert.Null(host.Workers.Serving("beta"));
         Assert.NotNull(host.Workers.Serving("alpha"));
         Assert.NotNull(host.Workers.Serving("gamma"));
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.WorkerLimit)));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.WorkerLimit)));
 
         host.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(200, (await host.Request("beta").SendAsync()).StatusCode);
         Assert.NotNull(host.Workers.Serving("beta"));
         Assert.Null(host.Workers.Serving("alpha"));
-        Assert.Equal(2, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.WorkerLimit)));
+        Assert.Equal(2, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.WorkerLimit)));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class WorkerLimitTests : IDisposable
         Assert.Equal(200, beta.StatusCode);
         Assert.Equal(200, (await held).StatusCode);
         Assert.NotNull(host.Workers.Serving("alpha"));
-        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("reason", WorkerRecycleReasons.WorkerLimit)));
+        Assert.Equal(0, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", WorkerRecycleReasons.WorkerLimit)));
     }
 
     [Fact]

@@ -33,8 +33,8 @@ public sealed class WorkerPoolKeyTests : IDisposable
         Assert.True(changed.HasChanged);
         Assert.StartsWith("alpha#2 ", after.Body, StringComparison.Ordinal);
         var name = scope == WorkerScope.Shared ? "shared" : "alpha";
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "WorkerStarted" && e.Message.StartsWith($"Started worker {name} #2 ", StringComparison.Ordinal));
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Name?.StartsWith("Worker", StringComparison.Ordinal) == true && e.Message.Contains(_projects.Path, StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Name == "WorkerStarted" && e.Message.StartsWith($"Started worker {name} #2 ", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name?.StartsWith("Worker", StringComparison.Ordinal) == true && e.Message.Contains(_projects.Path, StringComparison.Ordinal));
     }
 
     [Fact]

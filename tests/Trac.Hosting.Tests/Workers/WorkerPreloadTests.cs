@@ -32,7 +32,7 @@ public sealed class WorkerPreloadTests : IDisposable
         Assert.Equal(["alpha", "beta", "gamma"], host.Workers.State.Select(w => Path.GetFileName(w.Key)).Order(StringComparer.Ordinal));
         Assert.Equal(3, host.Recorder.Starts);
         Assert.Contains("Started the workers of 3 project(s)", done.Message, StringComparison.Ordinal);
-        Assert.Equal(3, host.Logs.Entries.Count(e => e.EventId.Name == "WorkerStarted" && e.Message.Contains("(preload)", StringComparison.Ordinal)));
+        Assert.Equal(3, host.Logs.Entries.Count(e => e.Id.Name == "WorkerStarted" && e.Message.Contains("(preload)", StringComparison.Ordinal)));
         // The first request finds its worker warm.
         Assert.StartsWith("beta#1 ", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
         Assert.Equal(3, host.Recorder.Starts);
@@ -51,7 +51,7 @@ public sealed class WorkerPreloadTests : IDisposable
         await host.Logs.WaitForAsync("WorkersPreloaded");
 
         Assert.Equal(["gamma"], host.Workers.State.Select(w => Path.GetFileName(w.Key)));
-        var skipped = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "WorkerPreloadSkipped");
+        var skipped = Assert.Single(host.Logs.Entries, e => e.Id.Name == "WorkerPreloadSkipped");
         Assert.Contains("'demo'", skipped.Message, StringComparison.Ordinal);
         Assert.Contains("no project of that name is listed", skipped.Message, StringComparison.Ordinal);
     }
@@ -117,7 +117,7 @@ public sealed class WorkerPreloadTests : IDisposable
 
         Assert.Contains("0 project(s)", done.Message, StringComparison.Ordinal);
         Assert.Contains("1 could not start: beta", done.Message, StringComparison.Ordinal);
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Name == "WorkerStartFailed" && e.Message.Contains("broken plugin", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Name == "WorkerStartFailed" && e.Message.Contains("broken plugin", StringComparison.Ordinal));
         Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
         Assert.StartsWith("beta#", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
     }
@@ -134,9 +134,9 @@ public sealed class WorkerPreloadTests : IDisposable
         await host.Logs.WaitForAsync("WorkersPreloaded");
 
         Assert.Equal(2, host.Workers.State.Count);
-        var skipped = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "WorkerPreloadSkipped");
+        var skipped = Assert.Single(host.Logs.Entries, e => e.Id.Name == "WorkerPreloadSkipped");
         Assert.Contains("Trac:Workers:MaxWorkers lets 2", skipped.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Name == "WorkerSwitched");
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name == "WorkerSwitched");
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public sealed class WorkerRecyclingTests : IDisposable
         host.Time.Advance(TimeSpan.FromSeconds(30));
 
         await host.Recorder.WaitForDisposeAsync("alpha", 1);
-        var entry = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerRequestsAborted);
+        var entry = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerRequestsAborted);
         Assert.Contains("still had 1 requests", entry.Message, StringComparison.Ordinal);
         await stuck.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
@@ -495,7 +495,7 @@ public sealed class WorkerRecyclingTests : IDisposable
         await host.Workers.RecycleAsync("alpha", "deploy");
 
         Assert.StartsWith("alpha#2 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
-        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("reason", "deploy")));
+        Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles", ("trac.worker.recycle.reason", "deploy")));
         Assert.Equal(1, host.Metrics.Sum("trac.worker.recycles"));
     }
 

@@ -92,9 +92,9 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         Assert.Equal("My Project", record.WorkerProjectName);
         await host.Workers.RecycleAsync("alpha");
 
-        var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloaded);
+        var unloaded = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerUnloaded);
         Assert.Contains("#1", unloaded.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloadFailed);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.WorkerUnloadFailed);
     }
 
     [Theory]
@@ -126,8 +126,8 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
         await host.Workers.RecycleAsync("alpha");
 
-        var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id is Diagnostics.EventIds.WorkerUnloaded or Diagnostics.EventIds.WorkerUnloadFailed);
-        Assert.Equal(Diagnostics.EventIds.WorkerUnloaded, unloaded.EventId.Id);
+        var unloaded = await host.Logs.WaitForAsync(e => e.Id.Id is Diagnostics.EventIds.WorkerUnloaded or Diagnostics.EventIds.WorkerUnloadFailed);
+        Assert.Equal(Diagnostics.EventIds.WorkerUnloaded, unloaded.Id.Id);
         Assert.NotNull(kept);
         if (kept is TracWorkerContext stopped)
         {
@@ -154,8 +154,8 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         // Released, so that the cache's clean-up may remove the plugins' folder once they change.
         Assert.False(Assert.Single(leased).InUse);
         // The start's own failure is what is reported; the failed disposal is logged beside it.
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerStartFailed && e.Message.Contains("warm-up fails", StringComparison.Ordinal));
-        Assert.Contains(host.Logs.Entries, e => e.EventId.Id == Diagnostics.EventIds.WorkerStopFailed && e.Message.Contains("disposal fails", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.WorkerStartFailed && e.Message.Contains("warm-up fails", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Id.Id == Diagnostics.EventIds.WorkerStopFailed && e.Message.Contains("disposal fails", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
             await host.Workers.RecycleAsync("alpha");
 
-            var failed = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloadFailed);
+            var failed = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerUnloadFailed);
             Assert.Contains("#1", failed.Message, StringComparison.Ordinal);
             Assert.Equal(1, host.Metrics.Sum("trac.worker.unload_failures"));
         }
@@ -208,7 +208,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
 
         // Made on demand, it is unloaded and verified like any other.
         await host.Workers.RecycleAsync("lazytheme");
-        var unloaded = await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerUnloaded);
+        var unloaded = await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerUnloaded);
         Assert.Contains("#1", unloaded.Message, StringComparison.Ordinal);
     }
 
@@ -239,7 +239,7 @@ public sealed class WorkerStressAndUnloadTests : IDisposable
         await host.Request("beta").SendAsync();
 
         await host.Workers.RecycleAsync("alpha");
-        await host.Logs.WaitForAsync(e => e.EventId.Id == Diagnostics.EventIds.WorkerStopped);
+        await host.Logs.WaitForAsync(e => e.Id.Id == Diagnostics.EventIds.WorkerStopped);
 
         // Never made while the worker ran, it is not made once the worker has stopped either.
         var refused = Assert.Throws<ObjectDisposedException>(() => workers[0].LoadContext);
