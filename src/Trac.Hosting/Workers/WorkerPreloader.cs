@@ -105,9 +105,9 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
                 logger, started, (long)timeProvider.GetElapsedTime(began).TotalMilliseconds, failed.Count,
                 failed.Count == 0 ? string.Empty : ": " + string.Join(", ", failed));
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception) when (stopping.IsCancellationRequested)
         {
-            // The pool stopped first.
+            // The pool stopped first: its starts ended with it (cancelled, or refused as shutting down).
         }
         finally
         {

@@ -154,6 +154,32 @@ public sealed class WorkerPreloadTests : IDisposable
         Assert.Equal(1, host.Recorder.Starts);
     }
 
+    [Fact]
+    public async Task StoppingTheHostWhilePreloading_EndsCleanly_AndStopsWhatFinishedStartingLate()
+    {
+        var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = await StartAsync(
+            o => o.Preload.Add("alpha"),
+            recorder => recorder.WarmUp = async (_, token) =>
+            {
+                using var registration = token.Register(() => stopping.TrySetResult());
+                warming.TrySetResult();
+                await release.Task; // a warm-up that ignores its cancellation
+            });
+        await warming.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var disposed = host.DisposeAsync().AsTask();
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        release.SetResult();
+        await disposed.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, host.Recorder.Starts);
+        Assert.True(host.Recorder.IsDisposed("alpha", 1));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name == "WorkersPreloaded");
+    }
+
     [Theory]
     [InlineData("", "Trac:Workers:Preload:0 is empty")]
     [InlineData("/srv/trac/demo", "Trac:Workers:Preload:0 '/srv/trac/demo' is not a project name")]
