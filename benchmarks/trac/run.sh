@@ -472,7 +472,11 @@ if [ "$SKIP_HOSTING" != 1 ]; then
     t_ready=$(date +%s.%N)
     t_healthy=""
     if [ "$mode" = healthy ]; then
+      local polls=0
       while [ "$body" != Healthy ]; do
+        kill -0 "$host_pid" 2>/dev/null || { echo "TracFastCgi exited before it was healthy:" >&2; cat "$server_log" >&2; exit 1; }
+        polls=$((polls + 1))
+        [ "$polls" -lt 6000 ] || { echo "TracFastCgi was not healthy within 2 minutes: $body" >&2; exit 1; }
         sleep 0.02
         body=$(curl -s -m 30 "http://127.0.0.1:$port/healthz" || true)
       done

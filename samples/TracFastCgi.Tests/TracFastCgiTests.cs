@@ -37,6 +37,7 @@ public sealed class TracFastCgiTests : IDisposable
             var warmProcesses = TracProcesses();
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(1) };
             var health = await client.GetStringAsync("/healthz");
+            using var ready = await client.GetAsync("/healthz/ready");
             var index = await client.GetStringAsync("/");
             using var request = new HttpRequestMessage(HttpMethod.Get, "/demo/wiki/WikiStart");
             request.Headers.TryAddWithoutValidation("X-Remote-User", @"CORP\Alice");
@@ -60,6 +61,7 @@ public sealed class TracFastCgiTests : IDisposable
             Assert.Contains("0 could not start", preload, StringComparison.Ordinal);
             Assert.Equal(2, warmProcesses.Count);
             Assert.Equal("Healthy", health);
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
             Assert.Contains("Demo Project", index, StringComparison.Ordinal);
             Assert.Contains("Sandbox", index, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(_parent, "demo", "VERSION")), "the demo project was not created with trac-admin initenv");

@@ -32,7 +32,7 @@ internal sealed class TracMetrics : IDisposable
         _projectTag = projectTag;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         Resolutions = _meter.CreateCounter<long>("trac.environment.resolutions", "{request}", "Requests seen by environment resolution, by outcome.");
-        Requests = _meter.CreateCounter<long>("trac.worker.requests", "{request}", "Requests dispatched to workers.");
+        Requests = _meter.CreateCounter<long>("trac.worker.requests", "{request}", "Requests workers served to the end.");
         Recycles = _meter.CreateCounter<long>("trac.worker.recycles", "{recycle}", "Workers replaced or retired, by reason.");
         ActiveWorkers = _meter.CreateUpDownCounter<long>("trac.worker.active", "{worker}", "Workers serving requests.");
         StartDuration = _meter.CreateHistogram<double>("trac.worker.start.duration", "s", "Time to build and warm a worker, retries included.");

@@ -55,7 +55,11 @@ internal sealed class WorkerFactory(
             services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
             if (Applications is { } applications)
             {
+                // The application's own background work (a process's output readers) outlives the start's span.
+                var span = System.Diagnostics.Activity.Current;
+                System.Diagnostics.Activity.Current = null;
                 application = applications.Create(services, context);
+                System.Diagnostics.Activity.Current = span;
                 using var warmUp = TracActivities.StartChild(TracActivities.WorkerWarmUp, WorkerSlots.ProjectOf(key));
                 warmUp?.SetTag(TracActivities.GenerationTag, generation);
                 try

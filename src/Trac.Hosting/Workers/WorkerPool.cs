@@ -39,6 +39,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     private readonly WorkerSlots _slots;
     private readonly WorkerRecycler _recycler;
     private readonly WorkerPreloader _preloader;
+    private CancellationTokenRegistration _preloadRegistration;
     private volatile bool _disposed;
 
     public WorkerPool(
@@ -203,14 +204,36 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     /// Begins starting the workers of <see cref="WorkerOptions.Preload"/>'s projects in the background (once; nothing
     /// when none are listed). A request for one of them meanwhile waits for the same start.
     /// </summary>
-    public void BeginPreload() => _preloader.Begin(PreloadAsync, _stopping.Token);
+    public void BeginPreload()
+    {
+        if (!_disposed)
+        {
+            _preloader.Begin(PreloadAsync, _stopping.Token);
+        }
+    }
 
+    /// <summary>
+    /// Begins <see cref="BeginPreload"/> once the host has started (the dispatch stage has given the pool its
+    /// application by then); without a host to say so, logs that nothing is preloaded.
+    /// </summary>
+    public void PreloadWhenStarted(IHostApplicationLifetime? lifetime)
+    {
+        if (lifetime is null)
+        {
+            _preloader.Skip();
+            return;
+        }
+
+        _preloadRegistration = lifetime.ApplicationStarted.Register(BeginPreload);
+    }
+
+    // Waits for the whole start, retries included (a request gives up after StartTimeout; the start goes on).
     private async Task PreloadAsync(TracEnvironment environment, CancellationToken cancellationToken)
     {
         var slot = _slots.Of(environment);
         if (slot.Current is null)
         {
-            await StartFirstAsync(slot, environment, pluginCacheDirectory: null, cancellationToken, PreloadStart);
+            await FirstStartOf(slot, environment, pluginCacheDirectory: null, PreloadStart).WaitAsync(cancellationToken);
         }
     }
 
@@ -225,6 +248,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        _preloadRegistration.Dispose();
         _catalog.EnvironmentUnlisted -= _slots.ForgetUnlisted;
         _stopping.Cancel();
         _recycler.Triggers.Dispose();
@@ -261,36 +285,47 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
         }
 
         stops.AddRange(_drainer.AbortAll().ToList());
-        stops.Add(_preloader.Completion);
         await Task.WhenAll(stops);
+        // Ends with the starts it waits for; it never throws.
+        await _preloader.Completion;
         await _drainer.FlushAsync();
     }
 
     private static bool UsesPluginsOf(Worker worker, string? pluginCacheDirectory) =>
         pluginCacheDirectory is null || worker.PluginCacheDirectory is not { } own || string.Equals(own, pluginCacheDirectory, StringComparison.Ordinal);
 
-    private async Task<Worker> StartFirstAsync(
-        WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken, string reason = FirstRequestStart)
+    /// <summary>
+    /// Returns the slot's worker, or its first start: the one under way, or a new one. One start for every request
+    /// waiting: it belongs to the pool, not to the first client, whose leaving must not cancel it.
+    /// </summary>
+    private Task<Worker> FirstStartOf(WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, string reason)
     {
-        Task<Worker> start;
         lock (slot.StartLock)
         {
             if (slot.Current is { } started)
             {
-                return started;
+                return Task.FromResult(started);
             }
 
             if (slot.IsRemoved)
             {
                 // Resolved just before its project left the listing: no worker is built for it.
-                throw new WorkerUnavailableException("Service Unavailable: this project was removed.", s_retryAfter);
+                return Task.FromException<Worker>(new WorkerUnavailableException("Service Unavailable: this project was removed.", s_retryAfter));
             }
 
-            // One start for every request waiting: it belongs to the pool, not to the first client, whose leaving
-            // must not cancel it. A shared worker serves every project, so it has no environment and no plugins.
+            // A shared worker serves every project, so it has no environment and no plugins.
             var shared = _settings.Scope == WorkerScope.Shared;
-            start = slot.FirstStart ??= StartAndInstallAsync(
+            return slot.FirstStart ??= StartAndInstallAsync(
                 slot, shared ? null : environment, shared ? null : pluginCacheDirectory ?? _factory.Plugins?.DefaultFor(environment.Path), reason);
+        }
+    }
+
+    private async Task<Worker> StartFirstAsync(WorkerSlot slot, TracEnvironment environment, string? pluginCacheDirectory, CancellationToken cancellationToken)
+    {
+        var start = FirstStartOf(slot, environment, pluginCacheDirectory, FirstRequestStart);
+        if (start.IsCompletedSuccessfully)
+        {
+            return start.Result;
         }
 
         try

@@ -17,7 +17,7 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
     private readonly List<string> _pending = [.. settings.Preload];
     private bool _done = settings.Preload.Count == 0;
     private bool _begun;
-    private Task _run = Task.CompletedTask;
+    private volatile Task _run = Task.CompletedTask;
 
     /// <summary>Gets whether preloading is asked for and not finished: the health check reports degraded meanwhile.</summary>
     public bool IsRunning
@@ -46,6 +46,27 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
     /// <summary>Gets the run, for the pool to wait for when it stops.</summary>
     public Task Completion => _run;
 
+    /// <summary>Gives up preloading: no host says when it has started. Logged once; the health check is not held back.</summary>
+    public void Skip()
+    {
+        lock (_gate)
+        {
+            if (_done || _begun)
+            {
+                return;
+            }
+
+            _done = true;
+            _pending.Clear();
+        }
+
+        foreach (var name in settings.Preload)
+        {
+            WorkerLog.WorkerPreloadSkipped(
+                logger, name, "there is no host (IHostApplicationLifetime) to say when the application has started; its first request starts it.");
+        }
+    }
+
     /// <summary>Begins the run, at most once; <paramref name="start"/> starts one project's worker.</summary>
     public void Begin(Func<TracEnvironment, CancellationToken, Task> start, CancellationToken stopping)
     {
@@ -63,18 +84,18 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
 
     private async Task RunAsync(Func<TracEnvironment, CancellationToken, Task> start, CancellationToken stopping)
     {
-        var began = timeProvider.GetTimestamp();
-        var targets = Targets();
-        lock (_gate)
-        {
-            _pending.Clear();
-            _pending.AddRange(targets.Select(t => t.Name));
-        }
-
-        var started = 0;
-        var failed = new List<string>();
         try
         {
+            var began = timeProvider.GetTimestamp();
+            var targets = Targets();
+            lock (_gate)
+            {
+                _pending.Clear();
+                _pending.AddRange(targets.Select(t => t.Name));
+            }
+
+            var started = 0;
+            var failed = new List<string>();
             var options = new ParallelOptions { MaxDegreeOfParallelism = settings.MaxConcurrentPreloads, CancellationToken = stopping };
             await Parallel.ForEachAsync(targets, options, async (target, token) =>
             {
@@ -100,14 +121,23 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
                 }
             });
 
-            failed.Sort(StringComparer.Ordinal);
-            WorkerLog.WorkersPreloaded(
-                logger, started, (long)timeProvider.GetElapsedTime(began).TotalMilliseconds, failed.Count,
-                failed.Count == 0 ? string.Empty : ": " + string.Join(", ", failed));
+            // A start refused because the pool was stopping is no failure to report.
+            if (!stopping.IsCancellationRequested)
+            {
+                failed.Sort(StringComparer.Ordinal);
+                WorkerLog.WorkersPreloaded(
+                    logger, started, (long)timeProvider.GetElapsedTime(began).TotalMilliseconds, failed.Count,
+                    failed.Count == 0 ? string.Empty : ": " + string.Join(", ", failed));
+            }
         }
         catch (Exception) when (stopping.IsCancellationRequested)
         {
             // The pool stopped first: its starts ended with it (cancelled, or refused as shutting down).
+        }
+        catch (Exception e)
+        {
+            // Never left to fault the run (the pool waits for it) or to hold the health check at Degraded.
+            WorkerLog.WorkerPreloadSkipped(logger, WorkerPreloader.Everything, $"preloading failed: {e.Message}");
         }
         finally
         {

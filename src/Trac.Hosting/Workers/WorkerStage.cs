@@ -40,15 +40,7 @@ internal sealed class WorkerStage(WorkerOptions configured, Action<WorkerOptions
         context.Provide(pool);
         if (settings.Preload.Count > 0)
         {
-            // Once the host has started (the dispatch stage has given the pool its application by then).
-            if (services.GetService<IHostApplicationLifetime>() is { } lifetime)
-            {
-                lifetime.ApplicationStarted.Register(pool.BeginPreload);
-            }
-            else
-            {
-                pool.BeginPreload();
-            }
+            pool.PreloadWhenStarted(services.GetService<IHostApplicationLifetime>());
         }
     }
 }

@@ -66,6 +66,7 @@ internal sealed class WorkerStarter
         using var activity = TracActivities.StartDetached(TracActivities.WorkerStart, slot.Project);
         activity?.SetTag(TracActivities.StartReasonTag, reason);
         Worker worker;
+        string? errorType = null;
         try
         {
             worker = await slot.StartPipeline.ExecuteAsync(
@@ -74,6 +75,7 @@ internal sealed class WorkerStarter
         }
         catch (BrokenCircuitException e)
         {
+            errorType = e.GetType().FullName;
             TracActivities.Fail(activity, e);
             throw new WorkerUnavailableException(
                 $"Service Unavailable: the application for this project failed to start several times; it is tried again in {Seconds(e.RetryAfter)} seconds.",
@@ -85,15 +87,27 @@ internal sealed class WorkerStarter
                 ? $"it did not start within Trac:Workers:StartTimeout ({_settings.StartTimeout:c}): raise the timeout, or see what the application logged meanwhile (a worker process's output is logged as WorkerProcessOutput)"
                 : e.Message;
             WorkerLog.WorkerStartFailed(_logger, slot.Project, error, e);
+            errorType = e.GetType().FullName;
             TracActivities.Fail(activity, e);
             throw new WorkerUnavailableException(
                 "Service Unavailable: the application for this project could not be started.", TimeSpan.FromSeconds(5), e);
         }
         finally
         {
-            _metrics.Record(_metrics.StartDuration, _timeProvider.GetElapsedTime(started).TotalSeconds, slot.Project);
+            // A start refused by the open breaker (about 0 s) or one that failed is told apart by error.type.
+            var seconds = _timeProvider.GetElapsedTime(started).TotalSeconds;
+            if (errorType is null)
+            {
+                _metrics.Record(_metrics.StartDuration, seconds, slot.Project);
+            }
+            else
+            {
+                _metrics.Record(_metrics.StartDuration, seconds, new KeyValuePair<string, object?>(TracActivities.ErrorTypeTag, errorType), slot.Project);
+            }
         }
 
+        // The worker's timers and change-token callbacks outlive the start: they must not run inside its span.
+        System.Diagnostics.Activity.Current = null;
         try
         {
             _triggers.Subscribe(slot, worker, configChanged);

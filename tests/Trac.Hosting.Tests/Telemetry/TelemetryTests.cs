@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
 using Trac.Hosting.Testing;
 using Trac.Hosting.Workers;
 
@@ -62,6 +63,34 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task ASelectorThatChoosesNothing_IsCountedAsNotConfigured()
+    {
+        await using var host = await TracTestHost.CreateBuilder(_projects)
+            .ConfigureTrac(o =>
+            {
+                o.Environment.ParentDirectory = null;
+                o.Environment.Selector = _ => null;
+            })
+            .StartAsync();
+
+        var response = await host.RequestPath("/wiki").SendAsync();
+
+        Assert.Equal(500, response.StatusCode);
+        Assert.Equal(1, host.Metrics.Sum("trac.environment.resolutions", (Outcome, "not_configured")));
+    }
+
+    [Fact]
+    public async Task AFailedStart_IsTimedWithItsErrorType()
+    {
+        await using var host = await StartAsync(projectAttribute: false, recorder => recorder.FailStart = _ => new InvalidOperationException("broken"));
+
+        Assert.Equal(503, (await host.Request("alpha").SendAsync()).StatusCode);
+
+        var duration = Assert.Single(host.Metrics.Measurements, m => m.Instrument == "trac.worker.start.duration");
+        Assert.Equal(typeof(InvalidOperationException).FullName, duration.Tags["error.type"]);
+    }
+
+    [Fact]
     public async Task PluginExtractions_AreCountedAndTimed_ByResult()
     {
         await using var host = await StartAsync(projectAttribute: false);
@@ -79,19 +108,31 @@ public sealed class TelemetryTests : IDisposable
         // Names no other test uses: the activity listener hears every host in the process.
         _projects.CreateEnvironment("spans", e => e.WithPlugin("SpanGood", ("a.txt", "a")).WithPlugin("SpanEvil", ("../../escape.txt", "x")));
         using var spans = new Spans("spans", "SpanGood", "SpanEvil");
-        await using var host = await StartAsync(projectAttribute: false, recorder => recorder.FailStart = c => c.Generation == 3 ? new InvalidOperationException("no") : null);
+        var requestTraces = new ConcurrentQueue<ActivityTraceId>();
+        await using var host = await StartAsync(
+            projectAttribute: false,
+            recorder => recorder.FailStart = c => c.Generation == 3 ? new InvalidOperationException("no") : null,
+            app => app.Use((context, next) =>
+            {
+                // The request's own activity (ASP.NET Core makes one): the first start is linked to it.
+                requestTraces.Enqueue(Activity.Current?.TraceId ?? default);
+                return next(context);
+            }));
 
         await host.Request("spans").SendAsync();
-        var stopped = host.Logs.WaitForAsync(e => e.Id.Name == "WorkerStopped" && e.Message.StartsWith("Stopped worker spans #1 ", StringComparison.Ordinal));
+        var drained = spans.WaitForAsync("trac.worker.drain");
         await host.Workers.RecycleAsync("spans");
-        await stopped;
+        await drained;
         await host.Workers.RecycleAsync("spans"); // generation 3 fails to start; #2 keeps serving
 
         var starts = spans.Named("trac.worker.start");
         Assert.Equal(["first_request", "manual", "manual"], starts.Select(s => (string)s.GetTagItem("trac.worker.start.reason")!));
         Assert.Equal(1L, starts[0].GetTagItem("trac.worker.generation"));
-        // Each start is a trace of its own (its life outlasts the request that caused it).
+        // Each start is a trace of its own (its life outlasts the request that caused it), the first linked to that request.
         Assert.All(starts, s => Assert.Equal(default, s.ParentSpanId));
+        Assert.True(requestTraces.TryPeek(out var requestTrace) && requestTrace != default, "the request had no activity");
+        Assert.Equal(requestTrace, Assert.Single(starts[0].Links).Context.TraceId);
+        Assert.NotEqual(requestTrace, starts[0].TraceId);
         Assert.Equal(ActivityStatusCode.Unset, starts[1].Status);
         Assert.Equal(ActivityStatusCode.Error, starts[2].Status);
         Assert.Equal(typeof(InvalidOperationException).FullName, starts[2].GetTagItem("error.type"));
@@ -107,9 +148,10 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal("Trac.Hosting.PluginCache.UnsafePluginArchiveException", extractions[0].GetTagItem("error.type"));
     }
 
-    private Task<TracTestHost> StartAsync(bool projectAttribute, Action<TracRecorder>? recorder = null) =>
+    private Task<TracTestHost> StartAsync(bool projectAttribute, Action<TracRecorder>? recorder = null, Action<IApplicationBuilder>? before = null) =>
         TracTestHost.CreateBuilder(_projects)
             .ConfigureTrac(o => o.Telemetry.ProjectAttribute = projectAttribute)
+            .UseBefore(before ?? (_ => { }))
             .UseTrac((t, r) =>
             {
                 recorder?.Invoke(r);
@@ -122,6 +164,7 @@ public sealed class TelemetryTests : IDisposable
     {
         private readonly ActivityListener _listener;
         private readonly ConcurrentQueue<Activity> _stopped = new();
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _waits = new(StringComparer.Ordinal);
 
         public Spans(string project, params string[] plugins)
         {
@@ -134,6 +177,7 @@ public sealed class TelemetryTests : IDisposable
                     if (Equals(activity.GetTagItem("trac.project"), project) || plugins.Contains(activity.GetTagItem("trac.plugin.name") as string))
                     {
                         _stopped.Enqueue(activity);
+                        Wait(activity.OperationName).TrySetResult();
                     }
                 },
             };
@@ -141,6 +185,12 @@ public sealed class TelemetryTests : IDisposable
         }
 
         public List<Activity> Named(string name) => _stopped.Where(a => a.OperationName == name).OrderBy(a => a.StartTimeUtc).ToList();
+
+        /// <summary>Completes once a span of that name has ended.</summary>
+        public Task WaitForAsync(string name) => Wait(name).Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        private TaskCompletionSource Wait(string name) =>
+            _waits.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
         public void Dispose() => _listener.Dispose();
     }

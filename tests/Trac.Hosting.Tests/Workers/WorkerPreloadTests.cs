@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Trac.Hosting.Testing;
@@ -60,20 +61,25 @@ public sealed class WorkerPreloadTests : IDisposable
     public async Task WhileStarting_HealthIsDegraded_StartsAreBounded_AndARequestSharesTheStart()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var twoWarming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var warmingNames = new ConcurrentQueue<string>();
         var warming = 0;
         var mostAtOnce = 0;
-        var firstWarmUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await StartAsync(
             o =>
             {
                 o.Preload.Add("*");
                 o.MaxConcurrentPreloads = 2;
             },
-            recorder => recorder.WarmUp = async (_, token) =>
+            recorder => recorder.WarmUp = async (context, token) =>
             {
-                var now = Interlocked.Increment(ref warming);
-                InterlockedMax(ref mostAtOnce, now);
-                firstWarmUp.TrySetResult();
+                InterlockedMax(ref mostAtOnce, Interlocked.Increment(ref warming));
+                warmingNames.Enqueue(context.Environment!.Name);
+                if (warmingNames.Count == 2)
+                {
+                    twoWarming.TrySetResult();
+                }
+
                 try
                 {
                     await release.Task.WaitAsync(token);
@@ -83,21 +89,59 @@ public sealed class WorkerPreloadTests : IDisposable
                     Interlocked.Decrement(ref warming);
                 }
             });
-        await firstWarmUp.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
+        await twoWarming.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var startsWhileTwoWarm = host.Recorder.Starts;
         var starting = await HealthAsync(host);
-        var request = host.Request("alpha").SendAsync();
+        warmingNames.TryPeek(out var project);
+
+        // A request for a project whose preload is warming waits for that start instead of making its own.
+        var request = host.Request(project!).SendAsync();
         release.SetResult();
         var response = await request;
         await host.Logs.WaitForAsync("WorkersPreloaded");
 
+        Assert.Equal(2, startsWhileTwoWarm);
         Assert.Equal(HealthStatus.Degraded, starting.Status);
         var entry = starting.Entries.Single().Value;
         Assert.StartsWith("Starting the workers of Trac:Workers:Preload: ", entry.Description, StringComparison.Ordinal);
-        Assert.NotEmpty((IReadOnlyList<string>)entry.Data["preloading"]);
+        Assert.Equal(["alpha", "beta", "gamma"], ((IReadOnlyList<string>)entry.Data["preloading"]).Order(StringComparer.Ordinal));
         Assert.Equal(2, mostAtOnce);
-        Assert.StartsWith("alpha#1 ", response.Body, StringComparison.Ordinal);
+        Assert.StartsWith($"{project}#1 ", response.Body, StringComparison.Ordinal);
         Assert.Equal(3, host.Recorder.Starts);
+        Assert.Contains(host.Logs.Entries, e => e.Id.Name == "WorkerStarted" && e.Message.StartsWith($"Started worker {project} #1 (preload)", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name == "WorkerStarted" && e.Message.Contains("(first_request)", StringComparison.Ordinal));
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+    }
+
+    [Fact]
+    public async Task AStartThatNeedsARetry_IsWaitedFor_PastStartTimeout()
+    {
+        // Each attempt gets StartTimeout (10 s); two attempts of 8 s, the first failing, take longer than one of them.
+        var time = TracTestTime.StartingNow();
+        var attempts = 0;
+        await using var host = await StartAsync(
+            o =>
+            {
+                o.Preload.Add("alpha");
+                o.StartTimeout = TimeSpan.FromSeconds(10);
+            },
+            recorder => recorder.WarmUp = async (_, token) =>
+            {
+                var attempt = Interlocked.Increment(ref attempts);
+                await Task.Delay(TimeSpan.FromSeconds(8), time, token);
+                if (attempt == 1)
+                {
+                    throw new InvalidOperationException("first attempt");
+                }
+            },
+            time);
+
+        var done = host.Logs.WaitForAsync("WorkersPreloaded");
+        await time.AdvanceUntilAsync(done, TimeSpan.FromSeconds(1), limit: TimeSpan.FromMinutes(2));
+
+        Assert.Contains("Started the workers of 1 project(s)", (await done).Message, StringComparison.Ordinal);
+        Assert.Equal(2, attempts);
+        Assert.NotNull(host.Workers.Serving("alpha"));
         Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
     }
 
@@ -217,8 +261,9 @@ public sealed class WorkerPreloadTests : IDisposable
     private static async Task<HealthReport> HealthAsync(TracTestHost host) =>
         await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
-    private Task<TracTestHost> StartAsync(Action<WorkerOptions> configure, Action<TracRecorder>? recorder = null) =>
+    private Task<TracTestHost> StartAsync(Action<WorkerOptions> configure, Action<TracRecorder>? recorder = null, TimeProvider? time = null) =>
         TracTestHost.CreateBuilder(_projects)
+            .UseTime(time ?? TracTestTime.StartingNow())
             .ConfigureServices(s => s.AddHealthChecks().AddTracHealthChecks())
             .UseTrac((t, r) =>
             {
