@@ -20,6 +20,28 @@ public sealed partial class TelemetryDocTests
         Assert.True(Rows().Contains(instrument), $"docs/telemetry.md has no row for the instrument `{instrument}`.");
 
     [Theory]
+    [MemberData(nameof(Instruments))]
+    public void EveryInstrumentsRow_GivesItsTypeAndUnit(string instrument)
+    {
+        using var metrics = new TracMetrics(meterFactory: null);
+        var real = typeof(TracMetrics).GetProperties()
+            .Where(p => typeof(Instrument).IsAssignableFrom(p.PropertyType))
+            .Select(p => (Instrument)p.GetValue(metrics)!)
+            .Single(i => i.Name == instrument);
+        var kind = real.GetType().GetGenericTypeDefinition() switch
+        {
+            var t when t == typeof(Counter<>) => "counter",
+            var t when t == typeof(UpDownCounter<>) => "up-down counter",
+            var t when t == typeof(Histogram<>) => "histogram",
+            var t => t.Name,
+        };
+        var row = Doc.Value.Split('\n').Single(l => l.StartsWith($"| `{instrument}` |", StringComparison.Ordinal)).Split('|');
+
+        Assert.True(row[2].Trim() == kind, $"docs/telemetry.md says `{instrument}` is a {row[2].Trim()}; it is a {kind}.");
+        Assert.True(row[3].Trim() == $"`{real.Unit}`", $"docs/telemetry.md gives `{instrument}` the unit {row[3].Trim()}; it is `{real.Unit}`.");
+    }
+
+    [Theory]
     [MemberData(nameof(Spans))]
     public void EverySpan_HasARow(string span) =>
         Assert.True(Rows().Contains(span), $"docs/telemetry.md has no row for the span `{span}`.");
