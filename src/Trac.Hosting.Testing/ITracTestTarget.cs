@@ -12,7 +12,7 @@ internal interface ITracTestTarget
     /// <summary>Gets the host's services (building the host if it is not built yet).</summary>
     IServiceProvider Services { get; }
 
-    /// <summary>Gets the host's manual clock, or throws if it runs on another clock.</summary>
+    /// <summary>Gets the host's fake clock, or throws if it runs on another kind of clock.</summary>
     FakeTimeProvider Time { get; }
 
     /// <summary>
