@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Trac.Hosting.Diagnostics;
@@ -81,69 +82,25 @@ internal sealed class TracMetrics : IDisposable
     /// <summary>Gets the password-file logins checked, tagged <c>trac.login.result</c> (<see cref="Login.LoginResult"/>).</summary>
     public Counter<long> Logins { get; }
 
-    /// <summary>Adds to a counter, with the project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on.</summary>
-    public void Add(Counter<long> counter, long value, string? project)
+    /// <summary>
+    /// Returns the tags of a measurement about <paramref name="project"/>: <paramref name="tag"/> (if any), and the
+    /// project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on. A <see cref="TagList"/> keeps up to
+    /// eight tags inline, so no measurement allocates.
+    /// </summary>
+    public TagList Tags(string? project, KeyValuePair<string, object?>? tag = null)
     {
-        if (_projectTag && project is not null)
+        var tags = default(TagList);
+        if (tag is { } one)
         {
-            counter.Add(value, new KeyValuePair<string, object?>(ProjectTag, project));
+            tags.Add(one);
         }
-        else
-        {
-            counter.Add(value);
-        }
-    }
 
-    /// <summary>Adds to a counter with one tag, and the project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on.</summary>
-    public void Add(Counter<long> counter, long value, KeyValuePair<string, object?> tag, string? project)
-    {
         if (_projectTag && project is not null)
         {
-            counter.Add(value, tag, new KeyValuePair<string, object?>(ProjectTag, project));
+            tags.Add(ProjectTag, project);
         }
-        else
-        {
-            counter.Add(value, tag);
-        }
-    }
 
-    /// <summary>Adds to an up-down counter, with the project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on.</summary>
-    public void Add(UpDownCounter<long> counter, long value, string? project)
-    {
-        if (_projectTag && project is not null)
-        {
-            counter.Add(value, new KeyValuePair<string, object?>(ProjectTag, project));
-        }
-        else
-        {
-            counter.Add(value);
-        }
-    }
-
-    /// <summary>Records a value, with the project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on.</summary>
-    public void Record(Histogram<double> histogram, double value, string? project)
-    {
-        if (_projectTag && project is not null)
-        {
-            histogram.Record(value, new KeyValuePair<string, object?>(ProjectTag, project));
-        }
-        else
-        {
-            histogram.Record(value);
-        }
-    }
-
-    /// <summary>Records a value with one tag, and the project when <see cref="TracTelemetryOptions.ProjectAttribute"/> is on.</summary>
-    public void Record(Histogram<double> histogram, double value, KeyValuePair<string, object?> tag, string? project)
-    {
-        if (_projectTag && project is not null)
-        {
-            histogram.Record(value, tag, new KeyValuePair<string, object?>(ProjectTag, project));
-        }
-        else
-        {
-            histogram.Record(value, tag);
-        }
+        return tags;
     }
 
     public void Dispose() => _meter.Dispose();

@@ -122,7 +122,7 @@ internal sealed class EnvironmentResolutionMiddleware
         if (state.Environment is not { } environment)
         {
             EnvironmentLog.EnvironmentUnavailable(_logger, slot.Name, state.Error!);
-            _metrics.Add(_metrics.Resolutions, 1, TracMetrics.ResolutionOutcomes.Broken, slot.Name);
+            _metrics.Resolutions.Add(1, _metrics.Tags(slot.Name, TracMetrics.ResolutionOutcomes.Broken));
             return TracResponses.WriteTracErrorAsync(context, TracErrors.EnvironmentUnavailable, state.ErrorFor(_showServerPaths)!);
         }
 
@@ -147,7 +147,7 @@ internal sealed class EnvironmentResolutionMiddleware
             EnvironmentLog.RoutingBeforeTrac(_logger);
         }
 
-        _metrics.Add(_metrics.Resolutions, 1, TracMetrics.ResolutionOutcomes.Served, slot.Name);
+        _metrics.Resolutions.Add(1, _metrics.Tags(slot.Name, TracMetrics.ResolutionOutcomes.Served));
         return InvokeNextAsync(context, feature);
     }
 

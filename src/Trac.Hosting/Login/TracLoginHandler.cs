@@ -29,13 +29,13 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private HttpContext _context = null!;
-
-    private string? Project => _context.GetTracEnvironment()?.Name;
     private AuthenticationScheme _scheme = null!;
     private AuthenticateResult? _result;
     private string? _malformed;
     private bool _stale;
     private bool _throttled;
+
+    private string? Project => _context.GetTracEnvironment()?.Name;
 
     public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
@@ -250,7 +250,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
 
     private AuthenticateResult Succeed(string user, string authenticationType)
     {
-        logins.Metrics.Add(logins.Metrics.Logins, 1, new KeyValuePair<string, object?>(LoginResult.Tag, LoginResult.Success), Project);
+        logins.Metrics.Logins.Add(1, logins.Metrics.Tags(Project, new KeyValuePair<string, object?>(LoginResult.Tag, LoginResult.Success)));
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], authenticationType);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), _scheme.Name));
     }
@@ -275,7 +275,7 @@ internal sealed class TracLoginHandler(TracLogins logins) : IAuthenticationHandl
 
     private AuthenticateResult Refuse(string result, string user, string reason)
     {
-        logins.Metrics.Add(logins.Metrics.Logins, 1, new KeyValuePair<string, object?>(LoginResult.Tag, result), Project);
+        logins.Metrics.Logins.Add(1, logins.Metrics.Tags(Project, new KeyValuePair<string, object?>(LoginResult.Tag, result)));
         if (logins.Logger.IsEnabled(LogLevel.Debug))
         {
             // Any client can cause it: Debug only, the name escaped, and made only when it is written.

@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trac.Hosting.Diagnostics;
 using Trac.Hosting.Common;
-using Trac.Hosting.Environments;
 using Trac.Hosting.Login;
 using Microsoft.Net.Http.Headers;
 
@@ -108,10 +107,10 @@ internal sealed class RemoteUserMiddleware
                 case RemoteUserOutcome.User:
                     return AcceptAsync(context, _accepted.Add(source, raw, result.Name!));
                 case RemoteUserOutcome.Malformed:
-                    _refusals.Record(source, result, raw, ProjectOf(context));
+                    _refusals.Record(source, result, raw, context.GetTracEnvironment()?.Name);
                     return TracResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, TracErrors.RemoteUserMalformed, s_malformedBody);
                 case RemoteUserOutcome.Refused:
-                    _refusals.Record(source, result, raw, ProjectOf(context));
+                    _refusals.Record(source, result, raw, context.GetTracEnvironment()?.Name);
                     return TracResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, TracErrors.RemoteUserRefused, s_refusedBody);
                 default:
                     // Empty or anonymous: not a user (the seeds' IIS fix); the next source may still have one.
@@ -270,6 +269,4 @@ internal sealed class RemoteUserMiddleware
 
         await context.ChallengeAsync();
     }
-
-    private static string? ProjectOf(HttpContext context) => RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment.Name;
 }

@@ -45,7 +45,7 @@ internal sealed class RemoteUserRefusals
     {
         var reason = result.Reason!.Value;
         var index = (int)reason;
-        _metrics.Add(_metrics.RemoteUserRefusals, 1, s_tags[index], project);
+        _metrics.RemoteUserRefusals.Add(1, _metrics.Tags(project, s_tags[index]));
         Interlocked.Increment(ref _pending[index]);
 
         var malformed = result.Outcome == RemoteUserOutcome.Malformed;

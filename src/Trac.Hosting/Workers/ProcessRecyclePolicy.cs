@@ -74,7 +74,7 @@ internal sealed class ProcessRecyclePolicy : RecyclePolicy
             return;
         }
 
-        _metrics.Add(_metrics.Recycles, 1, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason), project: null);
+        _metrics.Recycles.Add(1, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason));
         WorkerLog.ProcessRecycling(_logger, reason, _settings.ProcessStopDelay);
         Volatile.Write(ref _stopTimer, _timeProvider.CreateTimer(_ => _stopApplication(), null, _settings.ProcessStopDelay, Timeout.InfiniteTimeSpan));
     }

@@ -41,7 +41,7 @@ internal sealed class WorkerDrainer
         // Stop taking requests now, before anything is awaited: the caller has already switched to the replacement.
         WorkerLog.WorkerDraining(_logger, worker.Project, worker.Generation, reason, worker.ActiveRequests);
         worker.BeginDrain();
-        _metrics.Add(_metrics.ActiveWorkers, -1, worker.Project);
+        _metrics.ActiveWorkers.Add(-1, _metrics.Tags(worker.Project));
         var started = _timeProvider.GetTimestamp();
         using var activity = TracActivities.StartDetached(TracActivities.WorkerDrain, worker.Project);
         activity?.SetTag(TracActivities.GenerationTag, worker.Generation);
@@ -60,7 +60,7 @@ internal sealed class WorkerDrainer
             {
                 var active = worker.ActiveRequests;
                 WorkerLog.WorkerRequestsAborted(_logger, worker.Project, worker.Generation, reason, active);
-                _metrics.Add(_metrics.AbortedRequests, active, worker.Project);
+                _metrics.AbortedRequests.Add(active, _metrics.Tags(worker.Project));
                 activity?.SetTag(TracActivities.AbortedRequestsTag, active);
                 worker.Abort();
                 // Aborted requests unwind quickly; the services are disposed only once they have, or after a grace.
@@ -70,15 +70,15 @@ internal sealed class WorkerDrainer
                 }
             }
 
-            _metrics.Record(
-                _metrics.DrainDuration, _timeProvider.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason), worker.Project);
+            _metrics.DrainDuration.Record(
+                _timeProvider.GetElapsedTime(started).TotalSeconds,
+                _metrics.Tags(worker.Project, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason)));
             if (outliving > 0)
             {
                 // Said once, counted, and the worker stays listed (Aborted) until its last request returns; its
                 // unloading is verified only then, since running code keeps its plugins loaded.
                 WorkerLog.WorkerStoppedWithRequestsRunning(_logger, worker.Project, worker.Generation, reason, outliving);
-                _metrics.Add(_metrics.OutlivingRequests, outliving, worker.Project);
+                _metrics.OutlivingRequests.Add(outliving, _metrics.Tags(worker.Project));
                 await StopAsync(worker, reason, counted: false, verifyUnload: false);
                 _ = ForgetWhenIdleAsync(worker, reason);
                 return;
@@ -103,7 +103,7 @@ internal sealed class WorkerDrainer
     {
         if (counted)
         {
-            _metrics.Add(_metrics.ActiveWorkers, -1, worker.Project);
+            _metrics.ActiveWorkers.Add(-1, _metrics.Tags(worker.Project));
         }
 
         try
@@ -160,8 +160,9 @@ internal sealed class WorkerDrainer
         }
         else
         {
-            _metrics.Add(_metrics.UnloadFailures, 1, WorkerSlots.ProjectOf(unloading.Key));
-            WorkerLog.WorkerUnloadFailed(_logger, WorkerSlots.ProjectOf(unloading.Key), unloading.Generation, unloading.Reason);
+            var project = WorkerSlots.ProjectOf(unloading.Key);
+            _metrics.UnloadFailures.Add(1, _metrics.Tags(project));
+            WorkerLog.WorkerUnloadFailed(_logger, project, unloading.Generation, unloading.Reason);
         }
     }
 

@@ -91,7 +91,7 @@ internal sealed class WorkerMiddleware
 
     private Task RejectAsync(HttpContext context, TimeSpan retryAfter, string message)
     {
-        _metrics.Add(_metrics.RejectedRequests, 1, RequestFeatures.Get<ITracEnvironmentFeature>(context)?.Environment.Name);
+        _metrics.RejectedRequests.Add(1, _metrics.Tags(context.GetTracEnvironment()?.Name));
         context.Response.Headers[HeaderNames.RetryAfter] = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         return TracResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, TracErrors.WorkerUnavailable, System.Text.Encoding.UTF8.GetBytes(message));
     }

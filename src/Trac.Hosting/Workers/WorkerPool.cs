@@ -241,7 +241,7 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
     public void OnRequestFinished(Worker worker)
     {
         var served = worker.Exit(served: true);
-        _metrics.Add(_metrics.Requests, 1, worker.Project);
+        _metrics.Requests.Add(1, _metrics.Tags(worker.Project));
         _recycler.Policy.OnRequestFinished(worker, served);
     }
 

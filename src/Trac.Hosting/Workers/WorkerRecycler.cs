@@ -91,7 +91,7 @@ internal sealed class WorkerRecycler : IWorkerRecycler
     {
         if (slot.Replace(worker, null))
         {
-            _metrics.Add(_metrics.Recycles, 1, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason), slot.Project);
+            _metrics.Recycles.Add(1, _metrics.Tags(slot.Project, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason)));
             _ = _drainer.DrainAndStopAsync(worker, reason, _settings.DrainTimeout);
             slot.SignalChanged();
         }
@@ -231,7 +231,7 @@ internal sealed class WorkerRecycler : IWorkerRecycler
                 return true;
             }
 
-            _metrics.Add(_metrics.Recycles, 1, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason), slot.Project);
+            _metrics.Recycles.Add(1, _metrics.Tags(slot.Project, new KeyValuePair<string, object?>(TracMetrics.RecycleReasonTag, reason)));
             WorkerLog.WorkerSwitched(_logger, slot.Project, expected.Generation, next.Generation, reason);
             _ = _drainer.DrainAndStopAsync(expected, reason, _settings.DrainTimeout);
             slot.SignalChanged();

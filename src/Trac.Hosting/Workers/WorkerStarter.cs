@@ -95,15 +95,9 @@ internal sealed class WorkerStarter
         finally
         {
             // A start refused by the open breaker (about 0 s) or one that failed is told apart by error.type.
-            var seconds = _timeProvider.GetElapsedTime(started).TotalSeconds;
-            if (errorType is null)
-            {
-                _metrics.Record(_metrics.StartDuration, seconds, slot.Project);
-            }
-            else
-            {
-                _metrics.Record(_metrics.StartDuration, seconds, new KeyValuePair<string, object?>(TracActivities.ErrorTypeTag, errorType), slot.Project);
-            }
+            _metrics.StartDuration.Record(
+                _timeProvider.GetElapsedTime(started).TotalSeconds,
+                _metrics.Tags(slot.Project, errorType is null ? null : new KeyValuePair<string, object?>(TracActivities.ErrorTypeTag, errorType)));
         }
 
         // The worker's timers and change-token callbacks outlive the start: they must not run inside its span.
@@ -119,7 +113,7 @@ internal sealed class WorkerStarter
             throw;
         }
 
-        _metrics.Add(_metrics.ActiveWorkers, 1, slot.Project);
+        _metrics.ActiveWorkers.Add(1, _metrics.Tags(slot.Project));
         WorkerLog.WorkerStarted(_logger, slot.Project, worker.Generation, reason, (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
