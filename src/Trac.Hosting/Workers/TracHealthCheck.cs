@@ -26,7 +26,7 @@ internal sealed class TracHealthCheck(WorkerPoolAccessor accessor) : IHealthChec
             ["openBreakers"] = breakers,
         };
         var preloading = pool.Preloading;
-        if (pool.IsPreloading)
+        if (preloading is not null)
         {
             data["preloading"] = preloading;
         }
@@ -36,7 +36,7 @@ internal sealed class TracHealthCheck(WorkerPoolAccessor accessor) : IHealthChec
             return Task.FromResult(HealthCheckResult.Unhealthy("The process is being replaced (worker recycling, process mode).", data: data));
         }
 
-        if (pool.IsPreloading)
+        if (preloading is not null)
         {
             return Task.FromResult(HealthCheckResult.Degraded(
                 $"Starting the workers of Trac:Workers:Preload: {(preloading.Count == 0 ? "finding the projects" : string.Join(", ", preloading))}.", data: data));

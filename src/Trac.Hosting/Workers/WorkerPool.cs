@@ -75,11 +75,11 @@ internal sealed class WorkerPool : IWorkerPool, IAsyncDisposable
 
     public TracWorkerLimits Limits => _settings.Limits;
 
-    /// <summary>Gets the projects whose workers <see cref="WorkerOptions.Preload"/> is still starting (empty when done or not asked).</summary>
-    public IReadOnlyList<string> Preloading => _preloader.Pending;
-
-    /// <summary>Gets whether <see cref="WorkerOptions.Preload"/>'s starts are not all done yet.</summary>
-    public bool IsPreloading => _preloader.IsRunning;
+    /// <summary>
+    /// Gets the projects whose workers <see cref="WorkerOptions.Preload"/> is still starting, or <see langword="null"/>
+    /// when it is done or was not asked for.
+    /// </summary>
+    public IReadOnlyList<string>? Preloading => _preloader.Pending;
 
     public IReadOnlyList<string> OpenBreakers => _slots.All.Where(s => s.BreakerOpen).Select(s => s.Key).ToArray();
 

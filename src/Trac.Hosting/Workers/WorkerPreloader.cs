@@ -19,26 +19,17 @@ internal sealed class WorkerPreloader(WorkerSettings settings, EnvironmentCatalo
     private bool _begun;
     private volatile Task _run = Task.CompletedTask;
 
-    /// <summary>Gets whether preloading is asked for and not finished: the health check reports degraded meanwhile.</summary>
-    public bool IsRunning
+    /// <summary>
+    /// Gets the projects still starting (before the run has begun, the configured names), or <see langword="null"/>
+    /// once preloading is over or was never asked for: the health check reports degraded while it is not null.
+    /// </summary>
+    public IReadOnlyList<string>? Pending
     {
         get
         {
             lock (_gate)
             {
-                return !_done;
-            }
-        }
-    }
-
-    /// <summary>Gets the projects still starting (before the run has begun, the configured names).</summary>
-    public IReadOnlyList<string> Pending
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _done ? [] : [.. _pending];
+                return _done ? null : [.. _pending];
             }
         }
     }
