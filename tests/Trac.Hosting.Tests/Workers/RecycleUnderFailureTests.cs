@@ -59,7 +59,7 @@ public sealed class RecycleUnderFailureTests : IDisposable
         Assert.StartsWith("alpha#1 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
         // Three failed attempts (the first with its two retries, on the manual clock) open the breaker.
         await clock.Manual.AdvanceUntilAsync(host.Logs.WaitForAsync("WorkerStartFailed"), TimeSpan.FromMilliseconds(50));
-        Assert.Equal(HealthStatus.Degraded, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Degraded, (await host.CheckHealthAsync()).Status);
 
         var timers = clock.LiveTimers;
         for (var i = 0; i < 200; i++)
@@ -75,7 +75,7 @@ public sealed class RecycleUnderFailureTests : IDisposable
         var switched = host.Workers.WaitForRecycleAsync("alpha", TimeSpan.FromSeconds(30));
         await clock.Manual.AdvanceUntilAsync(switched, TimeSpan.FromSeconds(1));
         Assert.Matches("^alpha#([2-9]|[1-9][0-9]+) ", await BodyAsync(host, "alpha"));
-        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Healthy, (await host.CheckHealthAsync()).Status);
     }
 
     [Fact]
@@ -97,13 +97,10 @@ public sealed class RecycleUnderFailureTests : IDisposable
         // Twenty successful starts within the minute do not outweigh three failed ones in a row.
         await host.Time.AdvanceUntilAsync(host.Logs.WaitForAsync("WorkerStartFailed"), TimeSpan.FromMilliseconds(50));
 
-        var report = await HealthAsync(host);
+        var report = await host.CheckHealthAsync();
         Assert.Equal(HealthStatus.Degraded, report.Status);
         Assert.StartsWith("alpha#21 ", await BodyAsync(host, "alpha"), StringComparison.Ordinal);
     }
-
-    private static async Task<HealthReport> HealthAsync(TracTestHost host) =>
-        await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
     private static async Task<string> BodyAsync(TracTestHost host, string environment)
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Tests.Workers;
@@ -37,7 +38,7 @@ public sealed class WorkerPreloadTests : IDisposable
         // The first request finds its worker warm.
         Assert.StartsWith("beta#1 ", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
         Assert.Equal(3, host.Recorder.Starts);
-        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Healthy, (await host.CheckHealthAsync()).Status);
     }
 
     [Fact]
@@ -73,7 +74,7 @@ public sealed class WorkerPreloadTests : IDisposable
             },
             recorder => recorder.WarmUp = async (context, token) =>
             {
-                InterlockedMax(ref mostAtOnce, Interlocked.Increment(ref warming));
+                AtomicMax.Raise(ref mostAtOnce, Interlocked.Increment(ref warming));
                 warmingNames.Enqueue(context.Environment!.Name);
                 if (warmingNames.Count == 2)
                 {
@@ -91,7 +92,7 @@ public sealed class WorkerPreloadTests : IDisposable
             });
         await twoWarming.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var startsWhileTwoWarm = host.Recorder.Starts;
-        var starting = await HealthAsync(host);
+        var starting = await host.CheckHealthAsync();
         warmingNames.TryPeek(out var project);
 
         // A request for a project whose preload is warming waits for that start instead of making its own.
@@ -110,7 +111,7 @@ public sealed class WorkerPreloadTests : IDisposable
         Assert.Equal(3, host.Recorder.Starts);
         Assert.Contains(host.Logs.Entries, e => e.Id.Name == "WorkerStarted" && e.Message.StartsWith($"Started worker {project} #1 (preload)", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs.Entries, e => e.Id.Name == "WorkerStarted" && e.Message.Contains("(first_request)", StringComparison.Ordinal));
-        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Healthy, (await host.CheckHealthAsync()).Status);
     }
 
     [Fact]
@@ -142,7 +143,7 @@ public sealed class WorkerPreloadTests : IDisposable
         Assert.Contains("Started the workers of 1 project(s)", (await done).Message, StringComparison.Ordinal);
         Assert.Equal(2, attempts);
         Assert.NotNull(host.Workers.Serving("alpha"));
-        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Healthy, (await host.CheckHealthAsync()).Status);
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public sealed class WorkerPreloadTests : IDisposable
         Assert.Contains("0 project(s)", done.Message, StringComparison.Ordinal);
         Assert.Contains("1 could not start: beta", done.Message, StringComparison.Ordinal);
         Assert.Contains(host.Logs.Entries, e => e.Id.Name == "WorkerStartFailed" && e.Message.Contains("broken plugin", StringComparison.Ordinal));
-        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(host)).Status);
+        Assert.Equal(HealthStatus.Healthy, (await host.CheckHealthAsync()).Status);
         Assert.StartsWith("beta#", (await host.Request("beta").SendAsync()).Body, StringComparison.Ordinal);
     }
 
@@ -242,24 +243,6 @@ public sealed class WorkerPreloadTests : IDisposable
 
         Assert.Contains("Trac:Workers:MaxConcurrentPreloads 0 must be at least 1.", error.Message, StringComparison.Ordinal);
     }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var seen = Volatile.Read(ref target);
-        while (value > seen)
-        {
-            var before = Interlocked.CompareExchange(ref target, value, seen);
-            if (before == seen)
-            {
-                return;
-            }
-
-            seen = before;
-        }
-    }
-
-    private static async Task<HealthReport> HealthAsync(TracTestHost host) =>
-        await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
     private Task<TracTestHost> StartAsync(Action<WorkerOptions> configure, Action<TracRecorder>? recorder = null, TimeProvider? time = null) =>
         TracTestHost.CreateBuilder(_projects)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Polly;
 using Trac.Hosting.Testing;
+using Trac.Hosting.Tests.Support;
 using Trac.Hosting.Workers;
 
 namespace Trac.Hosting.Tests.Workers;
@@ -329,7 +330,7 @@ public sealed class WorkerRecyclingTests : IDisposable
             }
 
             var now = Interlocked.Increment(ref warming);
-            InterlockedMax(ref maxWarming, now);
+            AtomicMax.Raise(ref maxWarming, now);
             firstWarming.TrySetResult();
             await release.Task;
             Interlocked.Decrement(ref warming);
@@ -630,14 +631,6 @@ public sealed class WorkerRecyclingTests : IDisposable
     }
 
     private static async Task<string> BodyAsync(TracTestHost host, string environment) => (await host.Request(environment).SendAsync()).Body;
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int current;
-        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
-        {
-        }
-    }
 
     private Task<TracTestHost> StartAsync(Action<WorkerOptions>? configure = null, TimeProvider? time = null)
     {
