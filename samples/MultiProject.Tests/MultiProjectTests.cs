@@ -95,7 +95,9 @@ public sealed class MultiProjectTests
     public async Task StartUp_SaysWhereToBrowse()
     {
         using var app = new TracWebApplicationFactory<Program>();
-        app.UseKestrel(0);
+        // A free loopback port through Listen: UseKestrel(0) makes the factory rewrite the server's addresses while a
+        // minimal app's Kestrel may already be binding them, which fails now and then.
+        app.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
         app.StartServer();
         var client = app.CreateClient();
 
